@@ -1,0 +1,188 @@
+package org.warehouse.pipelines;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.warehouse.pipelines.common.Command;
+import org.warehouse.pipelines.common.LockHeldException;
+import org.warehouse.pipelines.common.OptionsHelp;
+import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.common.UsageException;
+import org.warehouse.pipelines.common.WarehouseOptions;
+import org.warehouse.transforms.jdbc.WarehouseException;
+
+/**
+ * {@code scripts/run PIPELINE [--option=value ...]}: the one launcher for people and schedulers.
+ *
+ * <p>Exit codes: 0 success; 1 the run failed (one-line cause on stderr); 2 bad usage; 3 another run
+ * of the same pipeline holds the lock on the same target. Default runner: Flink's embedded
+ * mini-cluster with parallelism = cores; {@code --runner=DirectRunner} and {@code
+ * --flinkMaster=HOST:PORT} also work.
+ */
+public final class Main {
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int USAGE = 2;
+  public static final int LOCKED = 3;
+
+  private Main() {}
+
+  /** Every pipeline the launcher knows, in the order `--help` lists them. */
+  static Map<String, Command<?>> commands() {
+    Map<String, Command<?>> m = new LinkedHashMap<>();
+    for (Command<?> c : List.<Command<?>>of(
+        Command.of("load-reference", "load the IBGE region/state/municipality dimensions (idempotent)",
+            LoadReferencePipeline.LoadReferenceOptions.class, LoadReferencePipeline::run),
+        Command.of("generate", "write a deterministic SINASC-like fact_births (same seed, same rows)",
+            GeneratePipeline.GenerateOptions.class, GeneratePipeline::run),
+        Command.of("aggregate", "fact_births -> every agg_* table in one parallel pass, swapped in atomically",
+            AggregatePipeline.AggregateOptions.class, AggregatePipeline::run))) {
+      m.put(c.name(), c);
+    }
+    return m;
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs one command; returns the exit code (never calls System.exit: tests call this). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    Map<String, Command<?>> commands = commands();
+    if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+      printUsage(commands, args.length == 0 ? err : out);
+      return args.length == 0 ? USAGE : OK;
+    }
+    Command<?> command = commands.get(args[0]);
+    if (command == null) {
+      err.println("error: unknown pipeline '" + args[0] + "'");
+      printUsage(commands, err);
+      return USAGE;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    PipelineOptionsFactory.register(command.optionsClass());
+    if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
+      out.println("usage: scripts/run " + command.name() + " [--option=value ...]");
+      out.println("  " + command.summary());
+      out.println();
+      OptionsHelp.print(out, command.optionsClass());
+      return OK;
+    }
+    RunReport report = new RunReport(command.name());
+    PipelineOptions options;
+    try {
+      options = PipelineOptionsFactory.fromArgs(withRunnerDefaults(rest)).withValidation().as(command.optionsClass());
+    } catch (IllegalArgumentException | UsageException e) {
+      err.println("error: " + oneLine(e.getMessage()) + " (see: scripts/run " + command.name() + " --help)");
+      return USAGE;
+    }
+    String reportFile = null;
+    if (options instanceof WarehouseOptions) {
+      WarehouseOptions w = (WarehouseOptions) options;
+      reportFile = w.getReportFile();
+      report.target(w.getJdbcUrl());
+    }
+    report.runner(options.getRunner().getSimpleName());
+    int code;
+    String error = null;
+    try {
+      command.run(options, report);
+      code = OK;
+    } catch (UsageException | IllegalArgumentException e) {
+      error = oneLine(e.getMessage());
+      err.println("error: " + error + " (see: scripts/run " + command.name() + " --help)");
+      code = USAGE;
+    } catch (LockHeldException e) {
+      error = oneLine(e.getMessage());
+      err.println("error: " + error);
+      code = LOCKED;
+    } catch (Throwable e) {
+      error = cause(e);
+      err.println(command.name() + " failed: " + error);
+      if (System.getenv("WH_DEBUG") != null) {
+        e.printStackTrace(err);
+      } else {
+        err.println("(set WH_DEBUG=1 for the stack trace)");
+      }
+      code = FAILED;
+    }
+    if (reportFile != null) {
+      try {
+        report.write(Path.of(reportFile), code == OK ? "SUCCEEDED" : "FAILED", code, error);
+      } catch (Exception e) {
+        err.println("warning: could not write --reportFile " + reportFile + ": " + e.getMessage());
+        code = code == OK ? FAILED : code;
+      }
+    }
+    return code;
+  }
+
+  /** Flink's embedded mini-cluster with parallelism = cores, unless the user chose otherwise. */
+  static String[] withRunnerDefaults(String[] args) {
+    List<String> a = new ArrayList<>(Arrays.asList(args));
+    boolean hasRunner = a.stream().anyMatch(s -> s.startsWith("--runner="));
+    boolean flink = !hasRunner || a.stream().anyMatch(s -> s.matches("--runner=(org\\.apache\\.beam\\.runners\\.flink\\.)?FlinkRunner"));
+    if (!hasRunner) {
+      a.add("--runner=FlinkRunner");
+    }
+    if (flink) {
+      if (a.stream().noneMatch(s -> s.startsWith("--flinkMaster="))) {
+        a.add("--flinkMaster=[local]");
+      }
+      if (a.stream().noneMatch(s -> s.startsWith("--parallelism="))) {
+        a.add("--parallelism=" + Runtime.getRuntime().availableProcessors());
+      }
+    }
+    return a.toArray(new String[0]);
+  }
+
+  private static void printUsage(Map<String, Command<?>> commands, PrintStream s) {
+    s.println("usage: scripts/run PIPELINE [--option=value ...]   (scripts/run PIPELINE --help for its options)");
+    s.println();
+    s.println("pipelines:");
+    for (Command<?> c : commands.values()) {
+      s.printf("  %-16s %s%n", c.name(), c.summary());
+    }
+    s.println();
+    s.println("runner: Flink embedded mini-cluster by default; --runner=DirectRunner, or --flinkMaster=HOST:PORT");
+    s.println("exit codes: 0 ok, 1 run failed, 2 usage, 3 another run holds the lock");
+  }
+
+  /** The most useful one-line cause in a (possibly runner-wrapped) exception chain. */
+  static String cause(Throwable e) {
+    Throwable best = null;
+    for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t instanceof WarehouseException) {
+        return oneLine(t.getMessage());
+      }
+      if (best == null && t instanceof SQLException) {
+        best = t;
+      }
+    }
+    if (best != null) {
+      return "database error: " + oneLine(best.getMessage());
+    }
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String msg = root.getMessage();
+    return root.getClass().getSimpleName() + (msg == null ? "" : ": " + oneLine(msg));
+  }
+
+  static String oneLine(String s) {
+    if (s == null) {
+      return "(no message)";
+    }
+    String line = s.strip();
+    int nl = line.indexOf('\n');
+    return nl < 0 ? line : line.substring(0, nl);
+  }
+}

@@ -1,0 +1,146 @@
+package org.warehouse.transforms.births;
+
+import java.io.Serializable;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.Row;
+import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.PgDataSourceProvider;
+import org.warehouse.transforms.jdbc.TableRef;
+
+/**
+ * The IBGE dimensions (municipality → state → region) as lookup structures, built from the three
+ * dimension tables read as side inputs. Municipality lookups by the 6-digit DATASUS code go through
+ * a flat array: they happen once per fact row.
+ */
+public final class Dimensions {
+  public static final String REGIONS = "dim_ibge_id_regions";
+  public static final String STATES = "dim_ibge_id_states";
+  public static final String MUNICIPALITIES = "dim_ibge_id_municipalities";
+
+  public static final List<String> REGION_COLUMNS = List.of("region_code", "region_name");
+  public static final List<String> STATE_COLUMNS = List.of("state_code", "state_abbr", "state_name", "region_code");
+  public static final List<String> MUNICIPALITY_COLUMNS =
+      List.of("municipality_code", "municipality_code6", "municipality_name", "state_code");
+
+  private static final int CODE6_LIMIT = 1_000_000;
+
+  /** The side-input views of the three dimension tables. */
+  public static final class Views implements Serializable {
+    private static final long serialVersionUID = 1L;
+    public final PCollectionView<List<Row>> regions;
+    public final PCollectionView<List<Row>> states;
+    public final PCollectionView<List<Row>> municipalities;
+
+    Views(PCollectionView<List<Row>> regions, PCollectionView<List<Row>> states,
+        PCollectionView<List<Row>> municipalities) {
+      this.regions = regions;
+      this.states = states;
+      this.municipalities = municipalities;
+    }
+  }
+
+  /** Reads the three dimension tables of {@code schema} and makes them side inputs. */
+  public static Views read(PBegin begin, JdbcConfig config, String schema) {
+    PgDataSourceProvider ds = new PgDataSourceProvider(config, "warehouse-dimensions");
+    PCollectionView<List<Row>> regions =
+        begin.apply("ReadRegions", JdbcIO.readRows().withDataSourceProviderFn(ds)
+                .withQuery("SELECT region_code::int AS region_code, region_name::text AS region_name FROM "
+                    + TableRef.of(schema, REGIONS).quoted()))
+            .apply("RegionsView", View.asList());
+    PCollectionView<List<Row>> states =
+        begin.apply("ReadStates", JdbcIO.readRows().withDataSourceProviderFn(ds)
+                .withQuery("SELECT state_code::int AS state_code, state_abbr::text AS state_abbr, "
+                    + "state_name::text AS state_name, region_code::int AS region_code FROM "
+                    + TableRef.of(schema, STATES).quoted()))
+            .apply("StatesView", View.asList());
+    PCollectionView<List<Row>> municipalities =
+        begin.apply("ReadMunicipalities", JdbcIO.readRows().withDataSourceProviderFn(ds)
+                .withQuery("SELECT municipality_code::int AS municipality_code, "
+                    + "municipality_code6::int AS municipality_code6, "
+                    + "municipality_name::text AS municipality_name, state_code::int AS state_code FROM "
+                    + TableRef.of(schema, MUNICIPALITIES).quoted()))
+            .apply("MunicipalitiesView", View.asList());
+    return new Views(regions, states, municipalities);
+  }
+
+  private final int[] code7ByCode6 = new int[CODE6_LIMIT];
+  private final int[] stateByCode6 = new int[CODE6_LIMIT];
+  private final int[] regionByState = new int[100];
+  private final String[] stateAbbr = new String[100];
+  private final String[] stateName = new String[100];
+  private final Map<Integer, String> regionName = new HashMap<>();
+  private final Map<Integer, String> municipalityName = new HashMap<>();
+  private final Map<Integer, Integer> municipalityState = new HashMap<>();
+
+  public Dimensions(List<Row> regions, List<Row> states, List<Row> municipalities) {
+    for (Row r : regions) {
+      regionName.put(r.getInt32("region_code"), r.getString("region_name"));
+    }
+    for (Row s : states) {
+      int code = s.getInt32("state_code");
+      if (code <= 0 || code >= 100) {
+        throw new IllegalArgumentException(STATES + ": state_code " + code + " is not a 2-digit code");
+      }
+      regionByState[code] = s.getInt32("region_code");
+      stateAbbr[code] = s.getString("state_abbr");
+      stateName[code] = s.getString("state_name");
+    }
+    // A code the municipality table does not know still has a state when its first two digits name one.
+    for (int c = 0; c < CODE6_LIMIT; c++) {
+      int st = c / 10_000;
+      stateByCode6[c] = c >= 100_000 && stateAbbr[st] != null ? st : 0;
+    }
+    for (Row m : municipalities) {
+      int code7 = m.getInt32("municipality_code");
+      int code6 = m.getInt32("municipality_code6");
+      int state = m.getInt32("state_code");
+      if (code6 >= 0 && code6 < CODE6_LIMIT) {
+        code7ByCode6[code6] = code7;
+        stateByCode6[code6] = state;
+      }
+      municipalityName.put(code7, m.getString("municipality_name"));
+      municipalityState.put(code7, state);
+    }
+  }
+
+  /** The 7-digit IBGE code for a 6-digit DATASUS code, or 0 when no municipality has it. */
+  public int code7(int code6) {
+    return code6 >= 0 && code6 < CODE6_LIMIT ? code7ByCode6[code6] : 0;
+  }
+
+  /** The state of a 6-digit code (from the municipality, else its first two digits), or 0. */
+  public int state(int code6) {
+    return code6 >= 0 && code6 < CODE6_LIMIT ? stateByCode6[code6] : 0;
+  }
+
+  /** The region of a state, or 0. */
+  public int region(int state) {
+    return state > 0 && state < 100 ? regionByState[state] : 0;
+  }
+
+  public String regionName(int region) {
+    return regionName.get(region);
+  }
+
+  public String stateAbbr(int state) {
+    return stateAbbr[state];
+  }
+
+  public String stateName(int state) {
+    return stateName[state];
+  }
+
+  public String municipalityName(int code7) {
+    return municipalityName.get(code7);
+  }
+
+  public int municipalityState(int code7) {
+    return municipalityState.get(code7);
+  }
+}

@@ -1,0 +1,94 @@
+package org.warehouse.transforms.births;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.time.LocalDate;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.TableRef;
+
+/** Generates one chunk of synthetic births per input element and COPYs it into the fact table. */
+public class GenerateBirthsFn extends DoFn<Integer, Long> {
+  private static final long serialVersionUID = 1L;
+  private final Counter generated = Metrics.counter(GenerateBirthsFn.class, "birthsGenerated");
+
+  private final JdbcConfig config;
+  private final TableRef table;
+  private final SyntheticBirths generator;
+  private final long births;
+  private transient Connection connection;
+
+  public GenerateBirthsFn(JdbcConfig config, TableRef table, SyntheticBirths generator, long births) {
+    this.config = config;
+    this.table = table;
+    this.generator = generator;
+    this.births = births;
+  }
+
+  @Setup
+  public void setup() throws Exception {
+    connection = config.connect("warehouse-generate");
+  }
+
+  @ProcessElement
+  public void process(@Element Integer chunk, OutputReceiver<Long> out) throws Exception {
+    CopyIn copy = connection.unwrap(PGConnection.class).getCopyAPI()
+        .copyIn("COPY " + table.quoted() + " FROM STDIN");
+    StringBuilder sb = new StringBuilder(1 << 20);
+    long[] n = {0};
+    try {
+      generator.generateChunk(chunk, births, row -> {
+        appendLine(sb, row);
+        n[0]++;
+        if (sb.length() > (1 << 20) - 256) {
+          write(copy, sb);
+        }
+      });
+      write(copy, sb);
+      copy.endCopy();
+    } finally {
+      if (copy.isActive()) {
+        copy.cancelCopy();
+      }
+    }
+    generated.inc(n[0]);
+    out.output(n[0]);
+  }
+
+  private static void write(CopyIn copy, StringBuilder sb) {
+    try {
+      byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+      copy.writeToCopy(b, 0, b.length);
+      sb.setLength(0);
+    } catch (java.sql.SQLException e) {
+      throw new RuntimeException(e);
+    }
+  }
+
+  static void appendLine(StringBuilder sb, SyntheticBirths.Row r) {
+    sb.append(r.birthId).append('\t').append(LocalDate.ofEpochDay(r.epochDay)).append('\t');
+    field(sb, r.municipalityCode6).append('\t');
+    field(sb, r.cnesCode).append('\t');
+    field(sb, r.sex).append('\t');
+    field(sb, r.birthWeightG).append('\t');
+    field(sb, r.gestationalWeeks).append('\t');
+    field(sb, r.motherAge).append('\t');
+    field(sb, r.deliveryType).append('\t');
+    field(sb, r.prenatalVisits).append('\n');
+  }
+
+  private static StringBuilder field(StringBuilder sb, int v) {
+    return v == BirthRecord.NULL ? sb.append("\\N") : sb.append(v);
+  }
+
+  @Teardown
+  public void teardown() throws Exception {
+    if (connection != null) {
+      connection.close();
+    }
+  }
+}

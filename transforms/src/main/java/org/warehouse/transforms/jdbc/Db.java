@@ -1,0 +1,104 @@
+package org.warehouse.transforms.jdbc;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Small catalog and statement helpers shared by the pipelines' driver-side steps. */
+public final class Db {
+  private Db() {}
+
+  public static void execute(Connection c, String sql) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute(sql);
+    }
+  }
+
+  public static long queryLong(Connection c, String sql) throws SQLException {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
+      if (!rs.next()) {
+        throw new SQLException("no row returned by: " + sql);
+      }
+      return rs.getLong(1);
+    }
+  }
+
+  public static boolean tableExists(Connection c, TableRef t) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT 1 FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace "
+                + "WHERE n.nspname = ? AND k.relname = ? AND k.relkind IN ('r', 'p', 'v', 'm', 'f')")) {
+      ps.setString(1, t.schema());
+      ps.setString(2, t.name());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /** Column name → type (format_type) in column order; empty when the table does not exist. */
+  public static Map<String, String> columns(Connection c, TableRef t) throws SQLException {
+    Map<String, String> cols = new LinkedHashMap<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                + "JOIN pg_class k ON k.oid = a.attrelid JOIN pg_namespace n ON n.oid = k.relnamespace "
+                + "WHERE n.nspname = ? AND k.relname = ? AND a.attnum > 0 AND NOT a.attisdropped "
+                + "ORDER BY a.attnum")) {
+      ps.setString(1, t.schema());
+      ps.setString(2, t.name());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          cols.put(rs.getString(1), rs.getString(2));
+        }
+      }
+    }
+    return cols;
+  }
+
+  /**
+   * Checks that a table exists and has the given columns; the exception names the table, what is
+   * missing and what to do.
+   */
+  public static void requireColumns(Connection c, TableRef t, List<String> required, String hint)
+      throws SQLException {
+    Map<String, String> cols = columns(c, t);
+    if (cols.isEmpty()) {
+      throw new WarehouseException("table " + t + " does not exist in " + safeDb(c) + ": " + hint);
+    }
+    List<String> missing = new ArrayList<>();
+    for (String r : required) {
+      if (!cols.containsKey(r)) {
+        missing.add(r);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new WarehouseException(
+          "table " + t + " lacks column(s) " + String.join(", ", missing) + ": " + hint);
+    }
+  }
+
+  /** Drops a table if it exists. */
+  public static void dropIfExists(Connection c, TableRef t) throws SQLException {
+    execute(c, "DROP TABLE IF EXISTS " + t.quoted());
+  }
+
+  public static long countRows(Connection c, TableRef t) throws SQLException {
+    return queryLong(c, "SELECT count(*) FROM " + t.quoted());
+  }
+
+  private static String safeDb(Connection c) {
+    try {
+      return "database " + c.getCatalog();
+    } catch (SQLException e) {
+      return "the database";
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package org.warehouse.transforms.jdbc;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Sum;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Instant;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyManager;
+
+/**
+ * Writes {@code KV<table, COPY text line>} into PostgreSQL tables with {@code COPY ... FROM
+ * STDIN}: COPY is the fast path into PostgreSQL (it beat batched INSERT here several times over).
+ *
+ * <p>Lines are buffered per table and streamed at the end of each bundle (or every {@code
+ * flushBytes}); one connection per DoFn instance is kept for its lifetime. The table name in the
+ * key is a {@code [schema.]table} that is validated and quoted here. The output is the number of
+ * rows written per table, summed over the whole run, so callers can verify what they loaded.
+ *
+ * <p>Each flush commits on its own: write into staging tables and publish them afterwards (see
+ * {@link TableSwap}) so a failed run never shows partial data.
+ */
+public class WriteByCopy extends PTransform<PCollection<KV<String, String>>, PCollection<KV<String, Long>>> {
+  private static final long serialVersionUID = 1L;
+
+  private final JdbcConfig config;
+  private final int flushBytes;
+
+  private WriteByCopy(JdbcConfig config, int flushBytes) {
+    this.config = config;
+    this.flushBytes = flushBytes;
+  }
+
+  public static WriteByCopy to(JdbcConfig config) {
+    return new WriteByCopy(config, 8 << 20);
+  }
+
+  @Override
+  public PCollection<KV<String, Long>> expand(PCollection<KV<String, String>> lines) {
+    return lines
+        .apply("CopyIntoTables", ParDo.of(new CopyFn(config, flushBytes)))
+        .apply("SumRowsPerTable", Sum.longsPerKey());
+  }
+
+  static class CopyFn extends DoFn<KV<String, String>, KV<String, Long>> {
+    private static final long serialVersionUID = 1L;
+    private final Counter rowsWritten = Metrics.counter(WriteByCopy.class, "rowsWritten");
+    private final Counter copyStatements = Metrics.counter(WriteByCopy.class, "copyStatements");
+
+    private final JdbcConfig config;
+    private final int flushBytes;
+    private transient Connection connection;
+    private transient Map<String, StringBuilder> buffers;
+    private transient Map<String, Long> bundleCounts;
+    private transient Map<String, Long> pendingCounts;
+
+    CopyFn(JdbcConfig config, int flushBytes) {
+      this.config = config;
+      this.flushBytes = flushBytes;
+    }
+
+    @Setup
+    public void setup() throws SQLException {
+      connection = config.connect("warehouse-copy-writer");
+      connection.setAutoCommit(true);
+    }
+
+    @StartBundle
+    public void startBundle() {
+      buffers = new HashMap<>();
+      bundleCounts = new HashMap<>();
+      pendingCounts = new HashMap<>();
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, String> line) throws SQLException, IOException {
+      StringBuilder sb = buffers.computeIfAbsent(line.getKey(), k -> new StringBuilder(1 << 16));
+      sb.append(line.getValue()).append('\n');
+      pendingCounts.merge(line.getKey(), 1L, Long::sum);
+      if (sb.length() >= flushBytes) {
+        flush(line.getKey());
+      }
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext context) throws SQLException, IOException {
+      for (String table : buffers.keySet().toArray(new String[0])) {
+        flush(table);
+      }
+      for (Map.Entry<String, Long> e : bundleCounts.entrySet()) {
+        context.output(KV.of(e.getKey(), e.getValue()), Instant.now(), GlobalWindow.INSTANCE);
+      }
+    }
+
+    private void flush(String table) throws SQLException, IOException {
+      StringBuilder sb = buffers.remove(table);
+      long n = pendingCounts.getOrDefault(table, 0L);
+      pendingCounts.remove(table);
+      if (sb == null || n == 0) {
+        return;
+      }
+      TableRef ref = TableRef.parse(table, "public");
+      byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
+      CopyManager copy = connection.unwrap(PGConnection.class).getCopyAPI();
+      try {
+        CopyIn in = copy.copyIn("COPY " + ref.quoted() + " FROM STDIN");
+        try {
+          in.writeToCopy(bytes, 0, bytes.length);
+          in.endCopy();
+        } finally {
+          if (in.isActive()) {
+            in.cancelCopy();
+          }
+        }
+      } catch (SQLException e) {
+        throw new WarehouseException("COPY into " + ref + " failed: " + e.getMessage(), e);
+      }
+      copyStatements.inc();
+      rowsWritten.inc(n);
+      bundleCounts.merge(table, n, Long::sum);
+    }
+
+    @Teardown
+    public void teardown() throws SQLException {
+      if (connection != null) {
+        connection.close();
+      }
+    }
+  }
+}
