@@ -1,10 +1,13 @@
 package org.warehouse.transforms.births;
 
 import java.io.Serializable;
+import java.sql.ResultSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.coders.RowCoder;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollectionView;
@@ -45,28 +48,58 @@ public final class Dimensions {
     }
   }
 
+  static final Schema REGION_SCHEMA =
+      Schema.builder().addInt32Field("region_code").addStringField("region_name").build();
+  static final Schema STATE_SCHEMA =
+      Schema.builder().addInt32Field("state_code").addStringField("state_abbr").addStringField("state_name")
+          .addInt32Field("region_code").build();
+  static final Schema MUNICIPALITY_SCHEMA =
+      Schema.builder().addInt32Field("municipality_code").addInt32Field("municipality_code6")
+          .addStringField("municipality_name").addInt32Field("state_code").build();
+
+  /** Maps a dimension row to a {@link Row} of an explicit schema, column by column in order. */
+  static final class DimRowMapper implements JdbcIO.RowMapper<Row> {
+    private static final long serialVersionUID = 1L;
+    private final Schema schema;
+
+    DimRowMapper(Schema schema) {
+      this.schema = schema;
+    }
+
+    @Override
+    public Row mapRow(ResultSet rs) throws Exception {
+      Row.Builder b = Row.withSchema(schema);
+      for (int i = 0; i < schema.getFieldCount(); i++) {
+        b.addValue(schema.getField(i).getType().getTypeName() == Schema.TypeName.INT32 ? (Object) rs.getInt(i + 1)
+            : rs.getString(i + 1));
+      }
+      return b.build();
+    }
+  }
+
   /** Reads the three dimension tables of {@code schema} and makes them side inputs. */
   public static Views read(PBegin begin, JdbcConfig config, String schema) {
     PgDataSourceProvider ds = new PgDataSourceProvider(config, "warehouse-dimensions");
-    PCollectionView<List<Row>> regions =
-        begin.apply("ReadRegions", JdbcIO.readRows().withDataSourceProviderFn(ds)
-                .withQuery("SELECT region_code::int AS region_code, region_name::text AS region_name FROM "
-                    + TableRef.of(schema, REGIONS).quoted()))
-            .apply("RegionsView", View.asList());
-    PCollectionView<List<Row>> states =
-        begin.apply("ReadStates", JdbcIO.readRows().withDataSourceProviderFn(ds)
-                .withQuery("SELECT state_code::int AS state_code, state_abbr::text AS state_abbr, "
-                    + "state_name::text AS state_name, region_code::int AS region_code FROM "
-                    + TableRef.of(schema, STATES).quoted()))
-            .apply("StatesView", View.asList());
-    PCollectionView<List<Row>> municipalities =
-        begin.apply("ReadMunicipalities", JdbcIO.readRows().withDataSourceProviderFn(ds)
-                .withQuery("SELECT municipality_code::int AS municipality_code, "
-                    + "municipality_code6::int AS municipality_code6, "
-                    + "municipality_name::text AS municipality_name, state_code::int AS state_code FROM "
-                    + TableRef.of(schema, MUNICIPALITIES).quoted()))
-            .apply("MunicipalitiesView", View.asList());
-    return new Views(regions, states, municipalities);
+    return new Views(
+        view(begin, "Regions", ds, REGION_SCHEMA, TableRef.of(schema, REGIONS)),
+        view(begin, "States", ds, STATE_SCHEMA, TableRef.of(schema, STATES)),
+        view(begin, "Municipalities", ds, MUNICIPALITY_SCHEMA, TableRef.of(schema, MUNICIPALITIES)));
+  }
+
+  private static PCollectionView<List<Row>> view(
+      PBegin begin, String name, PgDataSourceProvider ds, Schema schema, TableRef table) {
+    List<String> cols = new java.util.ArrayList<>();
+    for (Schema.Field f : schema.getFields()) {
+      cols.add(f.getName() + (f.getType().getTypeName() == Schema.TypeName.INT32 ? "::int" : "::text"));
+    }
+    return begin
+        .apply("Read" + name, JdbcIO.<Row>read().withDataSourceProviderFn(ds)
+            .withQuery("SELECT " + String.join(", ", cols) + " FROM " + table.quoted())
+            .withRowMapper(new DimRowMapper(schema))
+            .withCoder(RowCoder.of(schema))
+            .withOutputParallelization(false))
+        .setRowSchema(schema)
+        .apply(name + "View", View.asList());
   }
 
   private final int[] code7ByCode6 = new int[CODE6_LIMIT];
