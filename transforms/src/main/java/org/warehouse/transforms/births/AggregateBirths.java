@@ -7,7 +7,8 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -22,8 +23,11 @@ import org.joda.time.Instant;
  * <p>Story: each worker folds its births into three fine-grained hash maps — (code6, month),
  * (state, day) and (CNES, year) — and at the end of its bundle rolls them up into all twelve
  * tables' keys (combiner lifting by hand: ~3 map updates per birth instead of 12, and a few
- * hundred thousand partial rows per worker instead of millions). {@code Combine.perKey} then merges
- * the workers' partials.
+ * hundred thousand partial rows per worker instead of millions). The partials are grouped by
+ * (table, shard) and merged per key inside each group: one shuffle, like {@code Combine.perKey},
+ * but every group comes out as one bundle on every runner, so the COPY writer downstream sends a
+ * few large COPYs instead of one per row (the DirectRunner makes one bundle per key after a
+ * Combine).
  *
  * <p>Rules: a birth whose residence code matches no municipality still counts nationally, in its
  * state and region when the code's first two digits name a state, and in {@link
@@ -48,13 +52,43 @@ public class AggregateBirths extends PTransform<PCollection<BirthRecord>, PColle
     return births
         .apply("PreAggregatePerWorker",
             ParDo.of(new PreAggregateFn(dims)).withSideInputs(dims.regions, dims.states, dims.municipalities))
-        .setCoder(coder)
-        .apply("MergePartials", Combine.perKey(new Measures.SumFn()))
+        .setCoder(KvCoder.of(VarIntCoder.of(), coder))
+        .apply("GroupByTableShard", GroupByKey.create())
+        .apply("MergePartialsPerKey", ParDo.of(new MergeGroupFn()))
         .setCoder(coder);
   }
 
+  /** Shards per table: spreads big tables over workers; few enough that each group is a big COPY. */
+  static final int SHARDS_PER_TABLE = 8;
+
+  static int shardOf(long key) {
+    long h = key * 0x9E3779B97F4A7C15L;
+    return AggTable.tableOf(key).ordinal() * SHARDS_PER_TABLE + (int) ((h >>> 40) % SHARDS_PER_TABLE);
+  }
+
+  /** Merges the workers' partials of each key in one (table, shard) group. */
+  static class MergeGroupFn extends DoFn<KV<Integer, Iterable<KV<Long, long[]>>>, KV<Long, long[]>> {
+    private static final long serialVersionUID = 1L;
+
+    @ProcessElement
+    public void process(@Element KV<Integer, Iterable<KV<Long, long[]>>> group, OutputReceiver<KV<Long, long[]>> out) {
+      Map<Long, long[]> merged = new HashMap<>();
+      for (KV<Long, long[]> partial : group.getValue()) {
+        long[] acc = merged.get(partial.getKey());
+        if (acc == null) {
+          merged.put(partial.getKey(), partial.getValue().clone());
+        } else {
+          Measures.merge(acc, partial.getValue());
+        }
+      }
+      for (Map.Entry<Long, long[]> e : merged.entrySet()) {
+        out.output(KV.of(e.getKey(), e.getValue()));
+      }
+    }
+  }
+
   /** Folds births into fine-grained maps; rolls them up to every table at the end of the bundle. */
-  static class PreAggregateFn extends DoFn<BirthRecord, KV<Long, long[]>> {
+  static class PreAggregateFn extends DoFn<BirthRecord, KV<Integer, KV<Long, long[]>>> {
     private static final long serialVersionUID = 1L;
     private final Counter births = Metrics.counter(AggregateBirths.class, "births");
     private final Counter unmatchedBirths = Metrics.counter(AggregateBirths.class, "unmatchedMunicipalityBirths");
@@ -160,7 +194,7 @@ public class AggregateBirths extends PTransform<PCollection<BirthRecord>, PColle
         merge(out, AggTable.CNES_YEARLY.key((int) (e.getKey() >>> 32), (int) (long) e.getKey()), e.getValue());
       }
       for (Map.Entry<Long, long[]> e : out.entrySet()) {
-        c.output(KV.of(e.getKey(), e.getValue()), Instant.now(), GlobalWindow.INSTANCE);
+        c.output(KV.of(shardOf(e.getKey()), KV.of(e.getKey(), e.getValue())), Instant.now(), GlobalWindow.INSTANCE);
       }
       partialRows.inc(out.size());
       byCode6Month = null;

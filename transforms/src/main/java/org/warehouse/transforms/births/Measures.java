@@ -8,7 +8,6 @@ import java.math.RoundingMode;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.transforms.Combine;
 
 /**
  * The measures of one aggregate row as a {@code long[]}: the nine counts of {@link
@@ -114,47 +113,5 @@ public final class Measures {
 
     @Override
     public void verifyDeterministic() {}
-  }
-
-  /** Sums partial measures; the accumulator is the output. */
-  public static final class SumFn extends Combine.CombineFn<long[], long[], long[]> {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    public long[] createAccumulator() {
-      return empty();
-    }
-
-    @Override
-    public long[] addInput(long[] acc, long[] input) {
-      merge(acc, input);
-      return acc;
-    }
-
-    @Override
-    public long[] mergeAccumulators(Iterable<long[]> accs) {
-      long[] out = empty();
-      for (long[] a : accs) {
-        merge(out, a);
-      }
-      return out;
-    }
-
-    @Override
-    public long[] extractOutput(long[] acc) {
-      return acc;
-    }
-
-    @Override
-    public Coder<long[]> getAccumulatorCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry, Coder<long[]> inputCoder) {
-      return MeasuresCoder.of();
-    }
-
-    @Override
-    public Coder<long[]> getDefaultOutputCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry, Coder<long[]> inputCoder) {
-      return MeasuresCoder.of();
-    }
   }
 }

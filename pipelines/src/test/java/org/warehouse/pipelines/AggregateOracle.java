@@ -1,0 +1,57 @@
+package org.warehouse.pipelines;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.births.AggTable;
+import org.warehouse.transforms.jdbc.Db;
+
+/**
+ * The independent oracle: PostgreSQL computes every agg table with its own GROUP BY
+ * (scripts/sql/aggregate_oracle.sql) and each pipeline table must equal it (EXCEPT both ways empty).
+ */
+final class AggregateOracle {
+  private AggregateOracle() {}
+
+  static void computeOracle(Connection c) throws Exception {
+    Db.execute(c, Files.readString(TestDatabase.repoRoot().resolve("scripts/sql/aggregate_oracle.sql")));
+  }
+
+  /** Asserts every agg table equals its oracle; returns the row count per table. */
+  static List<Long> assertEveryTableMatchesOracle(Connection c) throws Exception {
+    computeOracle(c);
+    List<Long> rows = new ArrayList<>();
+    for (AggTable t : AggTable.values()) {
+      String cols = String.join(", ", t.columnNames());
+      String ours = "SELECT " + cols + " FROM " + t.tableName();
+      String oracle = "SELECT " + cols + " FROM oracle_" + t.tableName();
+      long extra = Db.queryLong(c, "SELECT count(*) FROM (" + ours + " EXCEPT ALL " + oracle + ") x");
+      long missing = Db.queryLong(c, "SELECT count(*) FROM (" + oracle + " EXCEPT ALL " + ours + ") x");
+      long n = Db.queryLong(c, "SELECT count(*) FROM " + t.tableName());
+      assertEquals(t.tableName() + ": rows the pipeline wrote that PostgreSQL did not compute", 0, extra);
+      assertEquals(t.tableName() + ": rows PostgreSQL computed that the pipeline did not write", 0, missing);
+      assertTrue(t.tableName() + " is empty", n > 0);
+      rows.add(n);
+    }
+    return rows;
+  }
+
+  /** An order-independent checksum of every agg table, to prove "unchanged" or "identical". */
+  static String checksumAll(Connection c) throws Exception {
+    StringBuilder sb = new StringBuilder();
+    for (AggTable t : AggTable.values()) {
+      try (var st = c.createStatement();
+          var rs = st.executeQuery("SELECT count(*), coalesce(sum(hashtextextended(x::text, 7)), 0) FROM "
+              + t.tableName() + " x")) {
+        rs.next();
+        sb.append(t.tableName()).append('=').append(rs.getLong(1)).append('/').append(rs.getString(2)).append(';');
+      }
+    }
+    return sb.toString();
+  }
+}
