@@ -33,9 +33,10 @@ public final class PipelineLock implements AutoCloseable {
         }
       }
       String holder = holder(c, key);
+      String database = c.getCatalog(); // before close(): a closed connection throws instead
       c.close();
       throw new LockHeldException(
-          "another '" + pipeline + "' run holds the lock on " + c.getCatalog() + " (" + holder
+          "another '" + pipeline + "' run holds the lock on " + database + " (" + holder
               + "): wait for it to finish, or stop it, then re-run");
     } catch (SQLException | RuntimeException e) {
       if (!c.isClosed()) {

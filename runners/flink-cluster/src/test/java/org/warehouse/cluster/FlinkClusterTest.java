@@ -12,13 +12,11 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -28,13 +26,13 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.warehouse.cluster.Scripts.Result;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.births.AggTable;
 import org.warehouse.transforms.jdbc.Db;
@@ -52,8 +50,8 @@ import org.warehouse.transforms.jdbc.Db;
 public class FlinkClusterTest {
   @ClassRule public static final TestDatabase DB = new TestDatabase();
 
-  private static final Path ROOT = TestDatabase.repoRoot();
-  private static final Path JAR = ROOT.resolve("runners/flink/target/warehouse-pipelines-flink.jar");
+  private static final Path ROOT = Scripts.ROOT;
+  private static final Path JAR = Scripts.JAR;
   private static final Path CLUSTER_LIB = ROOT.resolve("runners/flink-cluster/target/lib");
   private static final Duration STEP_TIMEOUT = Duration.ofMinutes(5);
   private static final int GENERATED_BIRTHS = 20_000;
@@ -188,39 +186,8 @@ public class FlinkClusterTest {
     return JSON.readTree(r.body());
   }
 
-  /** Runs a script with the test cluster's state directory and the prebuilt jar; output and exit code. */
+  /** A script with the test cluster's state directory (not the developer's .flink-cluster/). */
   static Result script(Duration timeout, String... cmd) throws IOException, InterruptedException {
-    File out = File.createTempFile("flink-cluster-test", ".out");
-    try {
-      ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
-          .redirectOutput(out).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      pb.environment().put("FLINK_CLUSTER_DIR", stateDir.toString());
-      pb.environment().put("WH_NO_BUILD", "1");       // the reactor built the jar just before this module
-      pb.environment().put("WH_JAVA_OPTS", "-Xmx1g"); // the client only translates and submits
-      Process p = pb.start();
-      if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        return new Result(-1, Files.readString(out.toPath(), StandardCharsets.UTF_8) + "\n(timed out after " + timeout + ")");
-      }
-      return new Result(p.exitValue(), Files.readString(out.toPath(), StandardCharsets.UTF_8));
-    } finally {
-      Files.deleteIfExists(out.toPath());
-    }
-  }
-
-  static final class Result {
-    final int exitCode;
-    final String output;
-
-    Result(int exitCode, String output) {
-      this.exitCode = exitCode;
-      this.output = output;
-    }
-
-    String lastLine() {
-      String[] lines = output.strip().split("\n");
-      return lines[lines.length - 1].strip();
-    }
+    return Scripts.run(timeout, Map.of("FLINK_CLUSTER_DIR", stateDir.toString()), Arrays.asList(cmd));
   }
 }
