@@ -1,0 +1,60 @@
+package org.warehouse.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
+import static org.junit.Assert.assertEquals;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.runners.dataflow.DataflowRunner;
+import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.jdbc.Db;
+
+/**
+ * The -Pdataflow build: the launcher resolves {@code --runner=DataflowRunner} and asks for Dataflow's
+ * own required options. Nothing here reaches Google Cloud (no project is ever given).
+ */
+public class DataflowRunnerAcceptedTest {
+  @ClassRule public static final TestDatabase DB = new TestDatabase();
+
+  @Test
+  public void dataflowRunnerIsRegisteredWithTheLauncher() {
+    PipelineOptionsFactory.register(AggregatePipeline.AggregateOptions.class);
+    AggregatePipeline.AggregateOptions o = PipelineOptionsFactory
+        .fromArgs("--runner=DataflowRunner", "--region=southamerica-east1", "--partitions=16")
+        .as(AggregatePipeline.AggregateOptions.class);
+    assertEquals(DataflowRunner.class, o.getRunner());
+    assertEquals("southamerica-east1", o.as(DataflowPipelineOptions.class).getRegion());
+    assertEquals(16, o.getPartitions());
+  }
+
+  /**
+   * Through the launcher against a real database: the driver-side work runs, then the Dataflow runner
+   * itself is constructed and rejects the run for want of a project (exit 2, Dataflow's own message),
+   * before anything could reach Google Cloud.
+   */
+  @Test
+  public void launcherHandsTheRunToDataflowRunnerWhichAsksForItsProject() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    List<String> args = new ArrayList<>(List.of("load-reference", "--runner=DataflowRunner"));
+    args.addAll(List.of(DB.connectionArgs()));
+    int code = Main.run(args.toArray(new String[0]), new PrintStream(out, true), new PrintStream(err, true));
+    String e = err.toString(StandardCharsets.UTF_8);
+    assertEquals(e, Main.USAGE, code);
+    assertThat(e, containsString("DataflowPipelineOptions.getProject()"));
+    assertThat(e, not(containsString("Unknown 'runner'")));
+    try (Connection c = DB.connect()) { // the failed run published nothing
+      assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'dim\\_%'"));
+    }
+  }
+}
