@@ -133,10 +133,13 @@ public final class Main {
       a.add("--runner=FlinkRunner");
     }
     if (flink) {
+      boolean flinkCli = insideFlinkCli();
       if (a.stream().noneMatch(s -> s.startsWith("--flinkMaster="))) {
-        a.add("--flinkMaster=[local]");
+        // `flink run -c ...Main jar PIPELINE`: submit to the CLI's cluster, not a mini-cluster in the client
+        a.add(flinkCli ? "--flinkMaster=[auto]" : "--flinkMaster=[local]");
       }
-      if (a.stream().noneMatch(s -> s.startsWith("--parallelism="))) {
+      // under `flink run`, -p or the cluster's parallelism.default decides
+      if (!flinkCli && a.stream().noneMatch(s -> s.startsWith("--parallelism="))) {
         a.add("--parallelism=" + Runtime.getRuntime().availableProcessors());
       }
       String master = a.stream().filter(s -> s.startsWith("--flinkMaster=")).findFirst().orElse("")
@@ -149,6 +152,12 @@ public final class Main {
       }
     }
     return a.toArray(new String[0]);
+  }
+
+  /** True when Flink's CLI ({@code flink run}) loaded this class: its user-code class loader is Flink's. */
+  static boolean insideFlinkCli() {
+    ClassLoader cl = Main.class.getClassLoader();
+    return cl != null && cl.getClass().getName().startsWith("org.apache.flink.");
   }
 
   /** HOST:PORT of a running cluster, as opposed to Flink's in-process modes [local], [auto], [collection]. */
