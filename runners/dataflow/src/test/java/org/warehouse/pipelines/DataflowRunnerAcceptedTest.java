@@ -29,11 +29,23 @@ public class DataflowRunnerAcceptedTest {
   @Test
   public void dataflowRunnerIsRegisteredWithTheLauncher() {
     PipelineOptionsFactory.register(AggregatePipeline.AggregateOptions.class);
+    // the options docs/operations.md shows for a real submission
     AggregatePipeline.AggregateOptions o = PipelineOptionsFactory
-        .fromArgs("--runner=DataflowRunner", "--region=southamerica-east1", "--partitions=16")
+        .fromArgs("--runner=DataflowRunner", "--project=my-gcp-project", "--region=southamerica-east1",
+            "--tempLocation=gs://my-bucket/warehouse/tmp", "--stagingLocation=gs://my-bucket/warehouse/staging",
+            "--network=warehouse-vpc", "--subnetwork=regions/southamerica-east1/subnetworks/warehouse",
+            "--usePublicIps=false", "--serviceAccount=warehouse-pipelines@my-gcp-project.iam.gserviceaccount.com",
+            "--maxNumWorkers=4", "--numberOfWorkerHarnessThreads=2", "--partitions=16",
+            "--jdbcUrl=jdbc:postgresql://10.20.0.5:5432/warehouse")
         .as(AggregatePipeline.AggregateOptions.class);
     assertEquals(DataflowRunner.class, o.getRunner());
-    assertEquals("southamerica-east1", o.as(DataflowPipelineOptions.class).getRegion());
+    DataflowPipelineOptions d = o.as(DataflowPipelineOptions.class);
+    assertEquals("my-gcp-project", d.getProject());
+    assertEquals("southamerica-east1", d.getRegion());
+    assertEquals("gs://my-bucket/warehouse/tmp", d.getTempLocation());
+    assertEquals("warehouse-vpc", d.getNetwork());
+    assertEquals(Boolean.FALSE, d.getUsePublicIps());
+    assertEquals(4, d.getMaxNumWorkers());
     assertEquals(16, o.getPartitions());
   }
 
