@@ -99,14 +99,16 @@ public final class LoadReferencePipeline {
         specs.put(d.file, KV.of(staging.toString(), d.columns));
         swaps.add(new TableSwap.Swap(staging, target));
       }
-      Pipeline p = Pipeline.create(options);
-      List<KV<String, String>> files = new ArrayList<>();
-      contents.forEach((k, v) -> files.add(KV.of(k, v)));
-      p.apply("ReferenceFiles", Create.of(files).withCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())))
-          .apply("ParseWithCommonsCsv", ParDo.of(new ParseReferenceCsv(specs)))
-          .apply("CopyIntoStagingTables", WriteByCopy.to(db));
       PipelineResult result;
       try {
+        // inside the try: a runner that rejects the options (e.g. Dataflow without --project) must not
+        // leave the staging tables behind
+        Pipeline p = Pipeline.create(options);
+        List<KV<String, String>> files = new ArrayList<>();
+        contents.forEach((k, v) -> files.add(KV.of(k, v)));
+        p.apply("ReferenceFiles", Create.of(files).withCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())))
+            .apply("ParseWithCommonsCsv", ParDo.of(new ParseReferenceCsv(specs)))
+            .apply("CopyIntoStagingTables", WriteByCopy.to(db));
         result = p.run();
         if (result.waitUntilFinish() != PipelineResult.State.DONE) {
           throw new WarehouseException("load-reference pipeline did not finish; dimensions unchanged");

@@ -133,17 +133,54 @@ public final class Main {
       a.add("--runner=FlinkRunner");
     }
     if (flink) {
+      boolean flinkCli = insideFlinkCli();
       if (a.stream().noneMatch(s -> s.startsWith("--flinkMaster="))) {
-        a.add("--flinkMaster=[local]");
+        // `flink run -c ...Main jar PIPELINE`: submit to the CLI's cluster, not a mini-cluster in the client
+        a.add(flinkCli ? "--flinkMaster=[auto]" : "--flinkMaster=[local]");
       }
-      if (a.stream().noneMatch(s -> s.startsWith("--parallelism="))) {
+      // under `flink run`, -p or the cluster's parallelism.default decides
+      if (!flinkCli && a.stream().noneMatch(s -> s.startsWith("--parallelism="))) {
         a.add("--parallelism=" + Runtime.getRuntime().availableProcessors());
       }
       if (a.stream().noneMatch(s -> s.startsWith("--fasterCopy"))) {
         a.add("--fasterCopy=true"); // our DoFns never mutate their inputs: skip Flink's deep copies
       }
+      String master = a.stream().filter(s -> s.startsWith("--flinkMaster=")).findFirst().orElse("")
+          .substring("--flinkMaster=".length());
+      if (isRemoteFlinkMaster(master) && a.stream().noneMatch(s -> s.startsWith("--filesToStage="))) {
+        String jar = launcherJar();
+        if (jar != null) {
+          a.add("--filesToStage=" + jar); // the cluster loads the Beam runner and the pipelines from it
+        }
+      }
     }
     return a.toArray(new String[0]);
+  }
+
+  /** True when Flink's CLI ({@code flink run}) loaded this class: its user-code class loader is Flink's. */
+  static boolean insideFlinkCli() {
+    ClassLoader cl = Main.class.getClassLoader();
+    return cl != null && cl.getClass().getName().startsWith("org.apache.flink.");
+  }
+
+  /** HOST:PORT of a running cluster, as opposed to Flink's in-process modes [local], [auto], [collection]. */
+  static boolean isRemoteFlinkMaster(String master) {
+    String m = master.strip();
+    return !m.isEmpty() && !m.startsWith("[");
+  }
+
+  /** The (shaded) jar this launcher runs from, or null when it runs from class directories (IDE, tests). */
+  static String launcherJar() {
+    try {
+      java.security.CodeSource src = Main.class.getProtectionDomain().getCodeSource();
+      if (src == null) {
+        return null;
+      }
+      Path p = Path.of(src.getLocation().toURI());
+      return java.nio.file.Files.isRegularFile(p) && p.toString().endsWith(".jar") ? p.toString() : null;
+    } catch (java.net.URISyntaxException | SecurityException | IllegalArgumentException e) {
+      return null;
+    }
   }
 
   private static void printUsage(Map<String, Command<?>> commands, PrintStream s) {

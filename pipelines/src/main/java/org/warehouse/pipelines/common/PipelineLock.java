@@ -36,7 +36,7 @@ public final class PipelineLock implements AutoCloseable {
       String database = c.getCatalog();
       c.close();
       throw new LockHeldException(
-          "another '" + pipeline + "' run holds the lock on database " + database + " (" + holder
+          "another '" + pipeline + "' run holds the lock on " + database + " (" + holder
               + "): wait for it to finish, or stop it, then re-run");
     } catch (SQLException | RuntimeException e) {
       if (!c.isClosed()) {

@@ -1,0 +1,230 @@
+package org.warehouse.cluster;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.emptyString;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.not;
+import static org.junit.Assert.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.warehouse.cluster.Scripts.Result;
+import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.jdbc.Db;
+
+/**
+ * The contract a scheduler relies on, exercised through {@code scripts/run} itself (the shaded jar):
+ * exit codes 0 / 1 / 2 / 3, the advisory lock per (pipeline, target database) with a clear message for
+ * the loser, the JSON report on failure too, and the cron and Airflow examples in scripts/examples.
+ */
+public class SchedulerContractTest {
+  @ClassRule public static final TestDatabase DB = new TestDatabase();
+  @ClassRule public static final TestDatabase OTHER_DB = new TestDatabase();
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  private static final Duration TIMEOUT = Duration.ofMinutes(3);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path CRON = Scripts.ROOT.resolve("scripts/examples/cron.example");
+  private static final Path DAG = Scripts.ROOT.resolve("scripts/examples/airflow_dag.py");
+
+  /** What another run holds: the same session-level advisory lock PipelineLock takes. */
+  static Connection holdLock(TestDatabase db, String pipeline) throws Exception {
+    Connection c = db.connect();
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(hashtext(?))")) {
+      ps.setString(1, "warehouse-pipelines:" + pipeline);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        assertEquals("the test could not take the lock itself", true, rs.getBoolean(1));
+      }
+    }
+    return c;
+  }
+
+  static Result run(TestDatabase db, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Scripts.ROOT.resolve("scripts/run").toString());
+    cmd.addAll(Arrays.asList(args));
+    if (db != null) {
+      cmd.addAll(Arrays.asList(db.connectionArgs()));
+    }
+    return Scripts.run(TIMEOUT, Map.of(), cmd);
+  }
+
+  @Test
+  public void theLoserOfTwoRunsExits3NamingTheHolderAndTheWinnerIsUntouched() throws Exception {
+    Path report = tmp.getRoot().toPath().resolve("aggregate.json");
+    try (Connection holder = holdLock(DB, "aggregate")) {
+      Result r = run(DB, "aggregate", "--runner=DirectRunner", "--reportFile=" + report);
+      assertEquals(r.toString(), 3, r.exitCode);
+      assertThat(r.output, containsString("error: another 'aggregate' run holds the lock on " + DB.databaseName()));
+      assertThat(r.output, containsString("server pid"));
+      assertThat(r.output, containsString("wait for it to finish"));
+      JsonNode rep = JSON.readTree(report.toFile());
+      assertEquals("FAILED", rep.get("status").asText());
+      assertEquals(3, rep.get("exitCode").asInt());
+      assertThat(rep.get("error").asText(), containsString("holds the lock"));
+      // the loser created nothing (no staging tables) and the holder's session is still there
+      try (Connection c = DB.connect()) {
+        assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'agg\\_%'"));
+      }
+      assertEquals(false, holder.isClosed());
+    }
+    // once the holder is gone the same command gets past the lock (and fails for the real reason)
+    Result r = run(DB, "aggregate", "--runner=DirectRunner", "--reportFile=" + report);
+    assertEquals(r.toString(), 1, r.exitCode);
+    assertThat(r.output, containsString("aggregate failed:"));
+    assertThat(r.output, containsString("fact_births"));
+    assertEquals(1, JSON.readTree(report.toFile()).get("exitCode").asInt());
+  }
+
+  @Test
+  public void theLockIsPerPipelineAndPerTargetDatabase() throws Exception {
+    try (Connection holder = holdLock(DB, "load-reference")) {
+      Result same = run(DB, "load-reference", "--runner=DirectRunner");
+      assertEquals(same.toString(), 3, same.exitCode);
+      Result otherDatabase = run(OTHER_DB, "load-reference", "--runner=DirectRunner");
+      assertEquals(otherDatabase.toString(), 0, otherDatabase.exitCode);
+      try (Connection c = OTHER_DB.connect()) {
+        assertEquals(5570, Db.queryLong(c, "SELECT count(*) FROM dim_ibge_id_municipalities"));
+      }
+      Result otherPipeline = run(DB, "generate", "--runner=DirectRunner", "--births=0");
+      assertEquals(otherPipeline.toString(), 0, otherPipeline.exitCode);
+    }
+  }
+
+  @Test
+  public void badUsageExits2() throws Exception {
+    Result none = run(null);
+    assertEquals(none.toString(), 2, none.exitCode);
+    Result unknown = run(null, "no-such-pipeline");
+    assertEquals(unknown.toString(), 2, unknown.exitCode);
+    assertThat(unknown.output, containsString("unknown pipeline 'no-such-pipeline'"));
+    Result badOption = run(DB, "aggregate", "--noSuchOption=1");
+    assertEquals(badOption.toString(), 2, badOption.exitCode);
+    assertThat(badOption.output, containsString("see: scripts/run aggregate --help"));
+    Result help = run(null, "--help");
+    assertEquals(help.toString(), 0, help.exitCode);
+    assertThat(help.output, containsString("exit codes: 0 ok, 1 run failed, 2 usage, 3 another run holds the lock"));
+  }
+
+  // ---- scripts/examples ----
+
+  @Test
+  public void airflowDagParsesWithPython3AndCallsKnownPipelines() throws Exception {
+    Result parse = Scripts.run(TIMEOUT, Map.of(), List.of("python3", "-c",
+        "import ast, sys; ast.parse(open(sys.argv[1]).read()); print('ok')", DAG.toString()));
+    assertEquals(parse.toString(), 0, parse.exitCode);
+    String dag = Files.readString(DAG);
+    assertThat(dag, containsString("scripts/run {pipeline}"));
+    assertThat(dag, containsString("skip_on_exit_code=LOCK_HELD"));
+    Set<String> used = new LinkedHashSet<>();
+    Matcher m = Pattern.compile("pipeline_task\\(\"[a-z_]+\", \"([a-z-]+)\"").matcher(dag);
+    while (m.find()) {
+      used.add(m.group(1));
+    }
+    assertThat(used, not(is(Set.of())));
+    Set<String> known = knownPipelines();
+    for (String p : used) {
+      assertThat("pipelines scripts/run --help lists", known, hasItem(p));
+    }
+  }
+
+  @Test
+  public void everyCronLineIsValidBashAndCallsAKnownPipeline() throws Exception {
+    List<String> jobs = cronJobs();
+    assertThat(jobs.size(), greaterThanOrEqualTo(2));
+    Set<String> known = knownPipelines();
+    for (String job : jobs) {
+      Result syntax = Scripts.run(TIMEOUT, Map.of(), List.of("bash", "-n", "-c", job));
+      assertEquals(job + "\n" + syntax, 0, syntax.exitCode);
+      Matcher m = Pattern.compile("scripts/run ([a-z-]+)").matcher(job);
+      assertEquals("a cron line without scripts/run: " + job, true, m.find());
+      assertThat(known, hasItem(m.group(1)));
+    }
+  }
+
+  /**
+   * The aggregate cron line, run by bash as cron would (in a copy of WH_HOME): lock held → quiet (no
+   * mail) and "skipped" in the log; a failed run → one line on stdout (cron mails it), cause in the log.
+   */
+  @Test
+  public void theAggregateCronLineIsQuietWhenLockedAndLoudWhenFailed() throws Exception {
+    String job = cronJobs().stream().filter(j -> j.contains("scripts/run aggregate")).findFirst().orElseThrow();
+    Path home = tmp.newFolder("wh-home").toPath();
+    Files.createSymbolicLink(home.resolve("scripts"), Scripts.ROOT.resolve("scripts"));
+    Files.createSymbolicLink(home.resolve("runners"), Scripts.ROOT.resolve("runners"));
+    Map<String, String> env = new HashMap<>();
+    env.put("WH_HOME", home.toString());
+    env.put("WH_JDBC_URL", DB.url());
+    env.put("WH_PASSWORD_FILE", DB.passwordFile());
+    env.put("PGUSER", DB.user());
+    Path log = home.resolve("logs/aggregate.log");
+
+    try (Connection holder = holdLock(DB, "aggregate")) {
+      Result locked = Scripts.run(TIMEOUT, env, List.of("bash", "-c", job));
+      assertEquals(locked.toString(), 0, locked.exitCode);
+      assertThat("cron would mail this", locked.output.strip(), is(emptyString()));
+      assertThat(Files.readString(log), containsString("aggregate skipped: another run holds the lock"));
+    }
+    Result failed = Scripts.run(TIMEOUT, env, List.of("bash", "-c", job));
+    assertThat(failed.output, containsString("aggregate failed (exit 1)"));
+    assertThat(Files.readString(log), containsString("fact_births"));
+    JsonNode rep = JSON.readTree(home.resolve("reports/aggregate.json").toFile());
+    assertEquals("FAILED", rep.get("status").asText());
+  }
+
+  /** The command part of every job line of the crontab (five time fields, then the command). */
+  static List<String> cronJobs() throws Exception {
+    List<String> jobs = new ArrayList<>();
+    for (String line : Files.readAllLines(CRON)) {
+      String l = line.strip();
+      if (l.isEmpty() || l.startsWith("#") || l.matches("^[A-Z_]+=.*")) {
+        continue;
+      }
+      String[] f = l.split("\\s+", 6);
+      assertEquals("not a crontab job line: " + l, 6, f.length);
+      assertThat("cron would treat % as a newline: " + l, f[5], not(containsString("%")));
+      jobs.add(f[5]);
+    }
+    return jobs;
+  }
+
+  static Set<String> knownPipelines() throws Exception {
+    Result help = run(null, "--help");
+    Set<String> names = new LinkedHashSet<>();
+    boolean inList = false;
+    for (String l : help.output.split("\n")) {
+      if (l.startsWith("pipelines:")) {
+        inList = true;
+      } else if (inList && l.startsWith("  ")) {
+        names.add(l.strip().split("\\s+")[0]);
+      } else if (inList) {
+        break;
+      }
+    }
+    assertThat(names, hasItem("aggregate"));
+    return names;
+  }
+}
