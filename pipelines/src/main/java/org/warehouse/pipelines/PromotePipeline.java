@@ -223,8 +223,10 @@ public final class PromotePipeline {
         List<TableRange> ranges = ranges(copy, options.getReadMode(), options.getRowsPerRange());
         progress.say("Copying %d tables (%s rows, %d ranges) in one pipeline...", copy.size(),
             Progress.rows(rows), ranges.size());
+        long t0 = System.nanoTime();
         result = runPipeline(options, source, target, ranges);
         report.countersFrom(result);
+        progress.say("Copied in %s; adding indexes and verifying...", Progress.seconds(System.nanoTime() - t0));
         parallel(copy, p -> {
           try (Connection c = target.connect("warehouse-promote-index")) {
             for (String ddl : p.definition.indexSql(p.staging)) {
@@ -365,13 +367,15 @@ public final class PromotePipeline {
         left.computeIfAbsent(cat, x -> new ArrayList<>()).add(name);
       }
     }
+    plans.sort((a, b) -> a.category.equals(b.category) ? a.source.name().compareTo(b.source.name())
+        : Integer.compare(categoryOrder(a.category), categoryOrder(b.category)));
     if (plans.isEmpty()) {
       throw new WarehouseException("no table in schema " + schema + " of " + options.getSourceUrl()
           + " matches --include=" + options.getInclude() + " without matching --exclude=" + options.getExclude()
           + " (" + names.size() + " tables there): check --include, --exclude and --schema");
     }
     progress.say("Found %d tables to promote:", plans.size());
-    for (String cat : CATEGORIES) {
+    for (String cat : CATEGORIES) { // Fact first: the excluded fact tables, as the seed script printed
       List<String> excluded = left.getOrDefault(cat, List.of());
       List<String> selected = chosen.getOrDefault(cat, List.of());
       if (!excluded.isEmpty() && "Fact".equals(cat)) {
@@ -514,6 +518,10 @@ public final class PromotePipeline {
     } catch (SQLException e) {
       throw new WarehouseException(side + " database unreachable: " + e.getMessage() + "; nothing was changed", e);
     }
+  }
+
+  private static int categoryOrder(String category) {
+    return "Dimension".equals(category) ? 0 : "Aggregate".equals(category) ? 1 : "Other".equals(category) ? 2 : 3;
   }
 
   static String category(String name) {
