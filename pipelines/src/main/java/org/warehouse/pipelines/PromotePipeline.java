@@ -301,7 +301,7 @@ public final class PromotePipeline {
     p.apply("TableRanges", Create.of(ranges).withCoder(TableRange.Coder.of()))
         .apply("SpreadRanges", Reshuffle.viaRandomKey())
         .apply("ReadFromSource", ReadTableRanges.from(source, options.getReadMode()))
-        .apply("CopyIntoStagingTables", WriteByCopy.to(target));
+        .apply("CopyIntoStagingTables", WriteByCopy.chunksTo(target));
     PipelineResult result = p.run();
     PipelineResult.State state = result.waitUntilFinish();
     if (state != PipelineResult.State.DONE) {

