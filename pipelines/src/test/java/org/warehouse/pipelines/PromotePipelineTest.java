@@ -124,7 +124,7 @@ public class PromotePipelineTest {
 
   @Test
   public void jdbcReadModeGivesTheSameRows() throws Exception {
-    PromotePipeline.run(options("--readMode=JDBC", "--rowsPerRange=700"));
+    PromotePipeline.run(options("--readMode=JDBC"));
     try (Connection s = source.connect();
         Connection t = target.connect()) {
       for (String table : PROMOTED) {
