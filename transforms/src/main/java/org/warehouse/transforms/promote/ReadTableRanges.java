@@ -29,8 +29,7 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  * Reads {@link TableRange}s of any source tables as {@code KV<destination table, chunk of COPY text
  * lines>} (about 1 MB each, every line newline-terminated: the input of {@link
  * org.warehouse.transforms.jdbc.WriteByCopy#chunksTo}). Chunks instead of one element per row cut
- * the runner's per-element cost (725K rows on Flink [local], loaded machine: copy step 26.0 s with
- * one element per row, 20.1 s with chunks). One DoFn serves every table,
+ * the runner's per-element cost (figures in docs/promote.md). One DoFn serves every table,
  * so the graph has the same three steps however many tables are promoted and the ranges of all
  * tables share the workers.
  *
