@@ -13,6 +13,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.warehouse.pipelines.common.Command;
 import org.warehouse.pipelines.common.LockHeldException;
 import org.warehouse.pipelines.common.OptionsHelp;
+import org.warehouse.pipelines.common.ReportOptions;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.UsageException;
 import org.warehouse.pipelines.common.WarehouseOptions;
@@ -86,10 +87,11 @@ public final class Main {
       return USAGE;
     }
     String reportFile = null;
+    if (options instanceof ReportOptions) {
+      reportFile = ((ReportOptions) options).getReportFile();
+    }
     if (options instanceof WarehouseOptions) {
-      WarehouseOptions w = (WarehouseOptions) options;
-      reportFile = w.getReportFile();
-      report.target(w.getJdbcUrl());
+      report.target(((WarehouseOptions) options).getJdbcUrl());
     }
     report.runner(options.getRunner().getSimpleName());
     int code;

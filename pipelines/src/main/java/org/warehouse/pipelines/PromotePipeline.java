@@ -22,6 +22,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.Validation;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Reshuffle;
+import org.warehouse.pipelines.common.ReportOptions;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
@@ -58,7 +59,7 @@ public final class PromotePipeline {
   static final String STAGING_SUFFIX = "__staging";
 
   /** Options of {@code scripts/run promote}. */
-  public interface PromoteOptions extends PipelineOptions {
+  public interface PromoteOptions extends ReportOptions {
     @Description("JDBC URL of the source (staging) database, without a password")
     @Validation.Required
     String getSourceUrl();
