@@ -43,7 +43,11 @@ public final class Main {
         Command.of("generate", "write a deterministic SINASC-like fact_births (same seed, same rows)",
             GeneratePipeline.GenerateOptions.class, GeneratePipeline::run),
         Command.of("aggregate", "fact_births -> every agg_* table in one parallel pass, swapped in atomically",
-            AggregatePipeline.AggregateOptions.class, AggregatePipeline::run))) {
+            AggregatePipeline.AggregateOptions.class, AggregatePipeline::run),
+        Command.of("generate-csv", "write SINASC-style CSV exports (some lines damaged on purpose); no database",
+            GenerateCsvPipeline.GenerateCsvOptions.class, GenerateCsvPipeline::run),
+        Command.of("ingest", "SINASC CSV files -> bronze_sinasc_raw, fact_births, ingest_rejects; each file once",
+            IngestPipeline.IngestOptions.class, IngestPipeline::run))) {
       m.put(c.name(), c);
     }
     return m;
