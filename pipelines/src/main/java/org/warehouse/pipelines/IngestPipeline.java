@@ -514,8 +514,12 @@ public final class IngestPipeline {
         loaded += f.loaded;
         rejected += f.rejected;
       }
-      progress.step(++i, files.size(), "%-28s %10s lines  %10s loaded  %8s rejected  %s", f.name,
-          Progress.rows(f.lines), Progress.rows(f.loaded), Progress.rows(f.rejected), what);
+      if (f.action.equals("skip")) {
+        progress.step(++i, files.size(), "%-28s %s", f.name, what);
+      } else {
+        progress.step(++i, files.size(), "%-28s %10s lines  %10s loaded  %8s rejected  %s", f.name,
+            Progress.rows(f.lines), Progress.rows(f.loaded), Progress.rows(f.rejected), what);
+      }
       Map<String, Object> d = new LinkedHashMap<>();
       d.put("fileId", f.fileId);
       d.put("action", f.refusal != null ? "refused" : f.action);

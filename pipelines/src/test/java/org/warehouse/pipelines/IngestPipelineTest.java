@@ -55,7 +55,9 @@ public class IngestPipelineTest {
 
   static IngestPipeline.IngestOptions options(TestDatabase db, String schema, String input, String... extra) {
     List<String> args = new ArrayList<>(Arrays.asList(db.connectionArgs()));
-    args.add("--runner=DirectRunner");
+    if (Arrays.stream(extra).noneMatch(a -> a.startsWith("--runner="))) {
+      args.add("--runner=DirectRunner");
+    }
     args.add("--schema=" + schema);
     args.add("--input=" + input);
     args.addAll(Arrays.asList(extra));
