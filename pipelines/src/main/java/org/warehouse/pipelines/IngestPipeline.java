@@ -178,11 +178,19 @@ public final class IngestPipeline {
       stage.create(c);
       PipelineResult result;
       try {
+        long t0 = System.nanoTime();
         result = runPipeline(o, db, stage, todo);
         report.countersFrom(result);
+        long t1 = System.nanoTime();
         verify(c, stage, todo, o.getMaxRejectRatio());
         List<FilePlan> accepted = todo.stream().filter(f -> f.refusal == null).collect(Collectors.toList());
+        long t2 = System.nanoTime();
         commit(c, stage, accepted, fact, bronze, rejects, ledger);
+        long t3 = System.nanoTime();
+        progress.say("ingest: hash+plan %s, parse+COPY into staging %s, verify %s, commit %s",
+            Progress.seconds(t0 - started), Progress.seconds(t1 - t0), Progress.seconds(t2 - t1),
+            Progress.seconds(t3 - t2));
+        report.detail("secondsParse", (t1 - t0) / 1e9).detail("secondsCommit", (t3 - t2) / 1e9);
       } finally {
         stage.dropQuietly(c);
       }

@@ -36,7 +36,7 @@ import org.warehouse.transforms.jdbc.CopyText;
  * Parses whole SINASC files, one file per call, into three outputs:
  *
  * <ul>
- *   <li>{@link #ROWS}: {@code KV<staging table, COPY line>} — typed silver rows (fact_births columns),
+ *   <li>{@link #ROWS}: {@code KV<staging table, COPY lines>} — typed silver rows (fact_births columns),
  *       bronze rows (file, line, the raw SINASC fields as text) and one summary row per file
  *       (file_name, file_id, lines_read, sha256, error).
  *   <li>{@link #REJECTS}: the dead letters — every line that could not be typed, with its original
@@ -56,6 +56,14 @@ public class ParseSinascFiles extends PTransform<PCollection<FileIO.ReadableFile
 
   public static final TupleTag<KV<String, String>> ROWS = new TupleTag<KV<String, String>>() {};
   public static final TupleTag<IngestReject> REJECTS = new TupleTag<IngestReject>() {};
+
+  /**
+   * Silver and bronze rows leave the parser as chunks of up to ~1 MB of COPY lines (joined by
+   * newlines): a few hundred elements per file instead of one per row, which is most of the cost
+   * on a runner that serializes between steps. {@link org.warehouse.transforms.jdbc.WriteByCopy}
+   * writes and counts them as rows.
+   */
+  static final int CHUNK_CHARS = 1 << 20;
 
   /** birth_id = file_id * ID_BASE + line number. */
   public static final long ID_BASE = 1_000_000_000L;
@@ -193,6 +201,8 @@ public class ParseSinascFiles extends PTransform<PCollection<FileIO.ReadableFile
       DoFn.OutputReceiver<IngestReject> rejects = out.get(REJECTS);
       SinascLineParser.Result r = new SinascLineParser.Result();
       StringBuilder sb = new StringBuilder(160);
+      StringBuilder silver = new StringBuilder(CHUNK_CHARS + 4096);
+      StringBuilder bronze = new StringBuilder(CHUNK_CHARS + 4096);
       long lineNo = 1;
       long lines = 0;
       long typed = 0;
@@ -206,22 +216,40 @@ public class ParseSinascFiles extends PTransform<PCollection<FileIO.ReadableFile
         }
         parser.parse(line, r);
         if (r.raw != null) {
-          sb.setLength(0);
-          CopyText.escapeInto(sb, name);
-          sb.append('\t').append(lineNo);
-          for (String f : r.raw) {
-            sb.append('\t');
-            CopyText.escapeInto(sb, f);
+          if (bronze.length() > 0) {
+            bronze.append('\n');
           }
-          rows.output(KV.of(spec.bronzeTable, sb.toString()));
+          CopyText.escapeInto(bronze, name);
+          bronze.append('\t').append(lineNo);
+          for (String f : r.raw) {
+            bronze.append('\t');
+            CopyText.escapeInto(bronze, f);
+          }
+          if (bronze.length() >= CHUNK_CHARS) {
+            rows.output(KV.of(spec.bronzeTable, bronze.toString()));
+            bronze.setLength(0);
+          }
         }
         if (r.ok()) {
-          rows.output(KV.of(spec.silverTable, silverLine(sb, fileId * ID_BASE + lineNo, r.typed)));
+          if (silver.length() > 0) {
+            silver.append('\n');
+          }
+          silver.append(silverLine(sb, fileId * ID_BASE + lineNo, r.typed));
+          if (silver.length() >= CHUNK_CHARS) {
+            rows.output(KV.of(spec.silverTable, silver.toString()));
+            silver.setLength(0);
+          }
           typed++;
         } else {
           rejects.output(new IngestReject(name, lineNo, line, r.reason));
           rejected++;
         }
+      }
+      if (bronze.length() > 0) {
+        rows.output(KV.of(spec.bronzeTable, bronze.toString()));
+      }
+      if (silver.length() > 0) {
+        rows.output(KV.of(spec.silverTable, silver.toString()));
       }
       linesRead.inc(lines);
       rowsTyped.inc(typed);

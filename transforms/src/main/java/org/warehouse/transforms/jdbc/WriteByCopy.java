@@ -21,7 +21,7 @@ import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
 
 /**
- * Writes {@code KV<table, COPY text line>} into PostgreSQL tables with {@code COPY ... FROM
+ * Writes {@code KV<table, COPY text line(s)>} into PostgreSQL tables with {@code COPY ... FROM
  * STDIN}: COPY is the fast path into PostgreSQL (it beat batched INSERT here several times over).
  *
  * <p>Lines are buffered per table and streamed at the end of each bundle (or every {@code
@@ -87,8 +87,13 @@ public class WriteByCopy extends PTransform<PCollection<KV<String, String>>, PCo
     @ProcessElement
     public void process(@Element KV<String, String> line) throws SQLException, IOException {
       StringBuilder sb = buffers.computeIfAbsent(line.getKey(), k -> new StringBuilder(1 << 16));
-      sb.append(line.getValue()).append('\n');
-      pendingCounts.merge(line.getKey(), 1L, Long::sum);
+      String value = line.getValue();
+      sb.append(value).append('\n');
+      long rows = 1;
+      for (int i = value.indexOf('\n'); i >= 0; i = value.indexOf('\n', i + 1)) {
+        rows++; // a value may carry several COPY lines (COPY text escapes newlines inside values)
+      }
+      pendingCounts.merge(line.getKey(), rows, Long::sum);
       if (sb.length() >= flushBytes) {
         flush(line.getKey());
       }

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
@@ -17,7 +18,7 @@ import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Filter;
-import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.FlatMapElements;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -111,6 +112,7 @@ public class ParseSinascFilesTest {
   private static PCollection<String> rows(PCollectionTuple out, String table) {
     return out.get(ParseSinascFiles.ROWS)
         .apply("Only " + table, Filter.by((KV<String, String> kv) -> kv.getKey().equals(table)))
-        .apply("Values " + table, MapElements.into(TypeDescriptors.strings()).via(KV::getValue));
+        .apply("Lines " + table, FlatMapElements.into(TypeDescriptors.strings())
+            .via((KV<String, String> kv) -> Arrays.asList(kv.getValue().split("\n"))));
   }
 }
