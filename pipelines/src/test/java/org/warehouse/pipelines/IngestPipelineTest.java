@@ -271,4 +271,17 @@ public class IngestPipelineTest {
       IngestOracle.assertMatches(c, s);
     }
   }
+
+  @Test
+  public void generateCsvRunsFromTheLauncherWithoutADatabase() throws Exception {
+    Path dir = tmp.newFolder("launcher").toPath();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.run(new String[] {"generate-csv", "--out=" + dir, "--births=50", "--files=2", "--badRate=0",
+        "--gzip"}, System.out, new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(err.toString(StandardCharsets.UTF_8), code, is(Main.OK));
+    assertThat(Files.exists(dir.resolve("sinasc_000.csv.gz")), is(true));
+    assertThat(Files.exists(dir.resolve("sinasc_001.csv.gz")), is(true));
+    assertThat(Main.run(new String[] {"generate-csv", "--births=5"}, System.out,
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)), is(Main.USAGE));
+  }
 }
