@@ -524,6 +524,8 @@ public final class IngestPipeline {
       }
       if (f.action.equals("skip")) {
         progress.step(++i, files.size(), "%-28s %s", f.name, what);
+      } else if (f.refusal != null) {
+        progress.step(++i, files.size(), "%-28s %10s lines  %s", f.name, Progress.rows(f.lines), what);
       } else {
         progress.step(++i, files.size(), "%-28s %10s lines  %10s loaded  %8s rejected  %s", f.name,
             Progress.rows(f.lines), Progress.rows(f.loaded), Progress.rows(f.rejected), what);
@@ -532,8 +534,10 @@ public final class IngestPipeline {
       d.put("fileId", f.fileId);
       d.put("action", f.refusal != null ? "refused" : f.action);
       d.put("linesRead", f.lines);
-      d.put("rowsLoaded", f.loaded);
-      d.put("rowsRejected", f.rejected);
+      d.put("rowsLoaded", f.refusal != null ? 0 : f.loaded);
+      d.put("rowsRejected", f.refusal != null ? 0 : f.rejected);
+      d.put("linesTypable", f.loaded);
+      d.put("linesUntypable", f.rejected);
       d.put("sha256", f.sha256);
       if (f.refusal != null) {
         d.put("refusal", f.refusal);
