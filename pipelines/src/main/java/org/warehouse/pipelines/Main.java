@@ -46,7 +46,11 @@ public final class Main {
         Command.of("aggregate", "fact_births -> every agg_* table in one parallel pass, swapped in atomically",
             AggregatePipeline.AggregateOptions.class, AggregatePipeline::run),
         Command.of("promote", "copy dim_*/agg_* tables to another database, verified, published all-or-nothing",
-            PromotePipeline.PromoteOptions.class, PromotePipeline::run))) {
+            PromotePipeline.PromoteOptions.class, PromotePipeline::run),
+        Command.of("generate-csv", "write SINASC-style CSV exports (some lines damaged on purpose); no database",
+            GenerateCsvPipeline.GenerateCsvOptions.class, GenerateCsvPipeline::run),
+        Command.of("ingest", "SINASC CSV files -> bronze_sinasc_raw, fact_births, ingest_rejects; each file once",
+            IngestPipeline.IngestOptions.class, IngestPipeline::run))) {
       m.put(c.name(), c);
     }
     return m;

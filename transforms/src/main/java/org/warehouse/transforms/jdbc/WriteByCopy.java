@@ -21,7 +21,7 @@ import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
 
 /**
- * Writes {@code KV<table, COPY text line>} into PostgreSQL tables with {@code COPY ... FROM
+ * Writes {@code KV<table, COPY text line(s)>} into PostgreSQL tables with {@code COPY ... FROM
  * STDIN}: COPY is the fast path into PostgreSQL (it beat batched INSERT here several times over).
  *
  * <p>Lines are buffered per table and streamed at the end of each bundle (or every {@code
@@ -116,6 +116,9 @@ public class WriteByCopy extends PTransform<PCollection<KV<String, String>>, PCo
         sb.append(value);
       } else {
         sb.append(value).append('\n');
+        for (int i = value.indexOf('\n'); i >= 0; i = value.indexOf('\n', i + 1)) {
+          rows++; // a value may carry several COPY lines (COPY text escapes newlines inside values)
+        }
       }
       pendingCounts.merge(line.getKey(), rows, Long::sum);
       if (sb.length() >= flushBytes) {
