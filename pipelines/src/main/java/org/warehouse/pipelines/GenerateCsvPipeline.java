@@ -21,6 +21,8 @@ import org.apache.beam.sdk.options.Validation;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
+import org.warehouse.pipelines.common.ReportOptions;
+import org.warehouse.pipelines.common.SyntheticDataOptions;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.transforms.births.SyntheticBirths;
@@ -34,18 +36,13 @@ import org.warehouse.transforms.ingest.SinascCsvWriter;
  */
 public final class GenerateCsvPipeline {
   /** Options of {@code scripts/run generate-csv}. */
-  public interface GenerateCsvOptions extends PipelineOptions {
+  public interface GenerateCsvOptions extends ReportOptions, SyntheticDataOptions {
     @Description("Directory to write the files into (created when missing)")
     @Validation.Required
     String getOut();
 
     void setOut(String value);
 
-    @Description("Number of births (= data lines) over all files")
-    @Default.Long(100_000L)
-    long getBirths();
-
-    void setBirths(long value);
 
     @Description("Number of files to split the births over")
     @Default.Integer(4)
@@ -60,11 +57,6 @@ public final class GenerateCsvPipeline {
 
     void setBadRate(double value);
 
-    @Description("Random seed: the same seed gives the same births as `scripts/run generate --seed`")
-    @Default.Long(42L)
-    long getSeed();
-
-    void setSeed(long value);
 
     @Description("File encoding: ISO-8859-1 (as DATASUS publishes) or UTF-8")
     @Default.String("ISO-8859-1")

@@ -13,6 +13,7 @@ import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
+import org.warehouse.pipelines.common.SyntheticDataOptions;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
@@ -35,18 +36,8 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  */
 public final class GeneratePipeline {
   /** Options of {@code scripts/run generate}. */
-  public interface GenerateOptions extends WarehouseOptions {
-    @Description("Number of births to generate (0 = skip the fact table)")
-    @Default.Long(1_000_000L)
-    long getBirths();
+  public interface GenerateOptions extends WarehouseOptions, SyntheticDataOptions {
 
-    void setBirths(long value);
-
-    @Description("Random seed: the same seed gives the same rows")
-    @Default.Long(42L)
-    long getSeed();
-
-    void setSeed(long value);
 
     @Description("Fact table to (re)create ([schema.]table)")
     @Default.String(FactBirths.DEFAULT_TABLE)
