@@ -43,7 +43,9 @@ public final class Main {
         Command.of("generate", "write a deterministic SINASC-like fact_births (same seed, same rows)",
             GeneratePipeline.GenerateOptions.class, GeneratePipeline::run),
         Command.of("aggregate", "fact_births -> every agg_* table in one parallel pass, swapped in atomically",
-            AggregatePipeline.AggregateOptions.class, AggregatePipeline::run))) {
+            AggregatePipeline.AggregateOptions.class, AggregatePipeline::run),
+        Command.of("dedupe", "remove duplicate rows on natural keys while the ETL writes; backup, rollback, constraint",
+            DedupePipeline.DedupeOptions.class, DedupePipeline::run))) {
       m.put(c.name(), c);
     }
     return m;

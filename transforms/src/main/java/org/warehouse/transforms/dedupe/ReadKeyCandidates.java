@@ -1,0 +1,72 @@
+package org.warehouse.transforms.dedupe;
+
+import java.util.List;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.PgDataSourceProvider;
+import org.warehouse.transforms.jdbc.Sql;
+import org.warehouse.transforms.jdbc.TableRef;
+
+/**
+ * Reads (id, latest, natural key) of every row with {@code id} in [minId, snapshotMaxId] in parallel
+ * id ranges (JdbcIO.readWithPartitions), as (encoded key, {@link Candidate}). Payload columns are not
+ * read: only what the survivor rule needs crosses the wire.
+ */
+public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String, Candidate>>> {
+  private static final long serialVersionUID = 1L;
+
+  private final JdbcConfig config;
+  private final int tableIndex;
+  private final TableRef table;
+  private final List<String> naturalKey;
+  private final String latestColumn;
+  private final long minId;
+  private final long snapshotMaxId;
+  private final int partitions;
+
+  public ReadKeyCandidates(JdbcConfig config, int tableIndex, TableRef table, List<String> naturalKey,
+      String latestColumn, long minId, long snapshotMaxId, int partitions) {
+    this.config = config;
+    this.tableIndex = tableIndex;
+    this.table = table;
+    this.naturalKey = List.copyOf(naturalKey);
+    this.latestColumn = latestColumn;
+    this.minId = minId;
+    this.snapshotMaxId = snapshotMaxId;
+    this.partitions = partitions;
+  }
+
+  /** JdbcIO's partitioned read selects *: project exactly what the mapper reads, in its order. */
+  public static String projection(TableRef table, List<String> naturalKey, String latestColumn, long snapshotMaxId) {
+    StringBuilder sb = new StringBuilder("(SELECT id, (extract(epoch FROM ")
+        .append(Sql.quoteIdent(latestColumn)).append(") * 1000000)::bigint AS latest_us");
+    for (int i = 0; i < naturalKey.size(); i++) {
+      sb.append(", ").append(Sql.quoteIdent(naturalKey.get(i))).append("::text AS k").append(i);
+    }
+    return sb.append(" FROM ").append(table.quoted()).append(" WHERE id <= ").append(snapshotMaxId)
+        .append(") AS t").toString();
+  }
+
+  @Override
+  public PCollection<KV<String, Candidate>> expand(PBegin input) {
+    int n = (int) Math.max(1, Math.min(partitions, (snapshotMaxId - minId + 1) / 1000 + 1));
+    return input.apply(
+        "ReadWithPartitions",
+        JdbcIO.<KV<String, Candidate>>readWithPartitions()
+            .withDataSourceProviderFn(new PgDataSourceProvider(config, "warehouse-dedupe-read"))
+            .withTable(projection(table, naturalKey, latestColumn, snapshotMaxId))
+            .withPartitionColumn("id")
+            .withLowerBound(minId)
+            .withUpperBound(snapshotMaxId + 1)
+            .withNumPartitions(n)
+            .withFetchSize(20_000)
+            .withRowMapper(new KeyCandidateMapper(tableIndex, table.toString(), naturalKey.size()))
+            .withCoder(KvCoder.of(StringUtf8Coder.of(), Candidate.CandidateCoder.of())));
+  }
+}
