@@ -93,6 +93,13 @@ public final class DedupePipeline {
 
     void setVacuumFull(boolean value);
 
+    @Description("Reduce each id range to one row per key in PostgreSQL before the pipeline combines the ranges "
+        + "(same survivors, far fewer rows moved); false = read every row into the pipeline")
+    @Default.Boolean(true)
+    boolean getPartialInDatabase();
+
+    void setPartialInDatabase(boolean value);
+
     @Description("Number of id ranges read in parallel per table (0 = 4 x cores)")
     @Default.Integer(0)
     int getPartitions();
@@ -211,7 +218,9 @@ public final class DedupePipeline {
         }
       }
       if (!nonEmpty.isEmpty()) {
+        long t0 = System.nanoTime();
         result = runPipeline(options, db, nonEmpty);
+        progress.say("dedupe: pipeline picked the survivors in %s", Progress.seconds(System.nanoTime() - t0));
         report.countersFrom(result);
         for (Work w : nonEmpty) {
           String ns = "dedupe." + w.target.table();
@@ -234,6 +243,7 @@ public final class DedupePipeline {
           summary.add(new String[] {t.table().toString(), Progress.rows(rows), "0", Progress.rows(rows), "-", "unchanged"});
           continue;
         }
+        long t0 = System.nanoTime();
         Object[] before = w.before.get();
         long snapshotRows = (Long) before[0];
         if (w.rowsRead != snapshotRows) {
@@ -260,6 +270,7 @@ public final class DedupePipeline {
             t.table(), Progress.rows(w.rowsRead), Progress.rows(w.duplicates), Progress.rows(w.kept),
             Progress.rows(o.insertedDuringRun), Progress.rows(o.removedInserted), t.constraintName(),
             o.constraintAdded ? "added" : "present");
+        progress.say("      final step in %s (checksum wait included)", Progress.seconds(System.nanoTime() - t0));
         String action = removed == 0 ? "no duplicates; constraint " + (o.constraintAdded ? "added" : "present")
             : "removed " + removed + " duplicate rows (backup " + t.backupTable() + ")";
         report.table(t.table().toString(), o.rowsAfter, action);
@@ -306,7 +317,7 @@ public final class DedupePipeline {
       names.add(w.target.table().toString());
       reads = reads.and(p.apply("Read" + i + "_" + w.target.table().name(),
           new ReadKeyCandidates(db, i, w.target.table(), w.target.naturalKey(), w.target.latest(), w.minId, w.maxId,
-              partitions)));
+              partitions, options.getPartialInDatabase())));
     }
     PCollection<KV<String, Long>> written = reads
         .apply("FlattenTables", Flatten.pCollections())

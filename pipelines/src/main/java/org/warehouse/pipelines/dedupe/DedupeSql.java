@@ -21,9 +21,13 @@ public final class DedupeSql {
 
   private DedupeSql() {}
 
-  /** Order-independent checksum of whole rows: sum of the first 64 bits of md5(row text). */
+  /**
+   * Order-independent checksum of whole rows: the exact (numeric) sum of PostgreSQL's 64-bit hash of
+   * each row, {@code hash_record_extended(row, 0)} (PostgreSQL 14+; every column type needs an
+   * extended hash function, as all the usual ones have). ~5x cheaper than md5 of the row text.
+   */
   public static String checksumExpr(String alias) {
-    return "coalesce(sum(('x' || substr(md5(" + alias + "::text), 1, 16))::bit(64)::bigint::numeric), 0)";
+    return "coalesce(sum(hash_record_extended(" + alias + ", 0)), 0)";
   }
 
   /** Checks the table and columns exist and that {@code id} is an integer column. */
@@ -149,25 +153,27 @@ public final class DedupeSql {
         Db.execute(c, "ALTER TABLE " + q + " ADD CONSTRAINT " + idx + " UNIQUE USING INDEX " + idx);
         o.constraintAdded = true;
       }
-      // Validate inside the transaction: any surprise rolls everything back.
-      long dupKeys = Db.queryLong(c, "SELECT count(*) FROM (SELECT 1 FROM " + q + " WHERE " + t.keyNotNull("")
-          + " GROUP BY " + keys + " HAVING count(*) > 1) x");
+      // Validate inside the transaction (one scan): any surprise rolls everything back.
+      long groups;
+      long dupKeys;
       try (Statement st = c.createStatement();
-          ResultSet rs = st.executeQuery("SELECT count(*), count(*) FILTER (WHERE " + t.keyAnyNull() + ") FROM " + q)) {
+          ResultSet rs = st.executeQuery("SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE nk), 0), count(*), "
+              + "count(*) FILTER (WHERE n > 1 AND NOT nk) FROM (SELECT count(*) AS n, bool_or(" + t.keyAnyNull()
+              + ") AS nk FROM " + q + " GROUP BY " + keys + ", CASE WHEN " + t.keyAnyNull() + " THEN id END) x")) {
         rs.next();
         o.rowsAfter = rs.getLong(1);
         o.nullKeyRows = rs.getLong(2);
+        groups = rs.getLong(3);
+        dupKeys = rs.getLong(4);
       }
-      long distinctKeys = Db.queryLong(c, "SELECT count(*) FROM (SELECT DISTINCT " + keys + " FROM " + q + " WHERE "
-          + t.keyNotNull("") + ") x");
+      long distinctKeys = groups - o.nullKeyRows;
       long removed = o.removedSnapshot + o.removedInserted;
-      long backupRows = Db.countRows(c, backup);
       long before = snapshotRows + o.insertedDuringRun;
-      if (dupKeys != 0 || o.rowsAfter != distinctKeys + o.nullKeyRows || backupRows != removed
+      if (dupKeys != 0 || o.rowsAfter != distinctKeys + o.nullKeyRows || o.rowsAfter + removed != before
           || !constraintExists(c, table, t.constraintName())) {
         throw new WarehouseException("table " + table + ": validation failed (duplicate keys " + dupKeys + ", rows "
-            + o.rowsAfter + " vs distinct keys " + distinctKeys + " + NULL-key rows " + o.nullKeyRows + ", backup rows "
-            + backupRows + " vs removed " + removed + "); rolled back, table unchanged");
+            + o.rowsAfter + " vs distinct keys " + distinctKeys + " + NULL-key rows " + o.nullKeyRows + ", rows + removed "
+            + (o.rowsAfter + removed) + " vs rows before " + before + "); rolled back, table unchanged");
       }
       Map<String, Object> meta = new LinkedHashMap<>();
       meta.put("dedupeOf", table.toString());

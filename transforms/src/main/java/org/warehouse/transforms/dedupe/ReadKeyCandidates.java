@@ -29,9 +29,21 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
   private final long minId;
   private final long snapshotMaxId;
   private final int partitions;
+  private final boolean partialInDatabase;
 
   public ReadKeyCandidates(JdbcConfig config, int tableIndex, TableRef table, List<String> naturalKey,
       String latestColumn, long minId, long snapshotMaxId, int partitions) {
+    this(config, tableIndex, table, naturalKey, latestColumn, minId, snapshotMaxId, partitions, false);
+  }
+
+  /**
+   * @param partialInDatabase each id range is first reduced in PostgreSQL to one (key, group size,
+   *     best (latest, id)) row per key — the combiner step, done where the rows are — and the pipeline
+   *     combines those partial results across ranges with the same rule. Moves ~rows/keys times fewer
+   *     rows out of the database; the survivor is the same.
+   */
+  public ReadKeyCandidates(JdbcConfig config, int tableIndex, TableRef table, List<String> naturalKey,
+      String latestColumn, long minId, long snapshotMaxId, int partitions, boolean partialInDatabase) {
     this.config = config;
     this.tableIndex = tableIndex;
     this.table = table;
@@ -40,6 +52,27 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
     this.minId = minId;
     this.snapshotMaxId = snapshotMaxId;
     this.partitions = partitions;
+    this.partialInDatabase = partialInDatabase;
+  }
+
+  /**
+   * Per id range [?, ?): one row per natural key: key columns as text, the group size, and
+   * max(ARRAY[latest µs (NULL → Long.MAX, as NULL sorts first in DESC), id]) — the range's survivor.
+   * Rows with a NULL key column each form their own group (grouped by their id too).
+   */
+  public static String partialQuery(TableRef table, List<String> naturalKey, String latestColumn) {
+    StringBuilder keys = new StringBuilder();
+    StringBuilder inner = new StringBuilder("SELECT id, (extract(epoch FROM ").append(Sql.quoteIdent(latestColumn))
+        .append(") * 1000000)::bigint AS latest_us");
+    StringBuilder anyNull = new StringBuilder();
+    for (int i = 0; i < naturalKey.size(); i++) {
+      keys.append(i == 0 ? "" : ", ").append("k").append(i);
+      inner.append(", ").append(Sql.quoteIdent(naturalKey.get(i))).append("::text AS k").append(i);
+      anyNull.append(i == 0 ? "" : " OR ").append("k").append(i).append(" IS NULL");
+    }
+    inner.append(" FROM ").append(table.quoted()).append(" WHERE id >= ? AND id < ?");
+    return "SELECT " + keys + ", count(*) AS n, max(ARRAY[coalesce(latest_us, 9223372036854775807), id]) AS best FROM ("
+        + inner + ") r GROUP BY " + keys + ", CASE WHEN " + anyNull + " THEN id END";
   }
 
   /** JdbcIO's partitioned read selects *: project exactly what the mapper reads, in its order. */
@@ -56,6 +89,26 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
   @Override
   public PCollection<KV<String, Candidate>> expand(PBegin input) {
     int n = (int) Math.max(1, Math.min(partitions, (snapshotMaxId - minId + 1) / 1000 + 1));
+    if (partialInDatabase) {
+      List<KV<Long, Long>> ranges = new java.util.ArrayList<>();
+      long span = snapshotMaxId - minId + 1;
+      for (int i = 0; i < n; i++) {
+        long from = minId + span * i / n;
+        long to = minId + span * (i + 1) / n;
+        ranges.add(KV.of(from, to));
+      }
+      return input
+          .apply("IdRanges", org.apache.beam.sdk.transforms.Create.of(ranges))
+          .apply("SpreadRanges", org.apache.beam.sdk.transforms.Reshuffle.viaRandomKey())
+          .apply("ReadPartialPerRange", JdbcIO.<KV<Long, Long>, KV<String, Candidate>>readAll()
+              .withDataSourceProviderFn(new PgDataSourceProvider(config, "warehouse-dedupe-read"))
+              .withQuery(partialQuery(table, naturalKey, latestColumn))
+              .withParameterSetter(new RangeQuery())
+              .withRowMapper(new PartialCandidateMapper(tableIndex, table.toString(), naturalKey.size()))
+              .withFetchSize(20_000)
+              .withOutputParallelization(false)
+              .withCoder(KvCoder.of(StringUtf8Coder.of(), Candidate.CandidateCoder.of())));
+    }
     return input.apply(
         "ReadWithPartitions",
         JdbcIO.<KV<String, Candidate>>readWithPartitions()
