@@ -61,18 +61,19 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
    * Rows with a NULL key column each form their own group (grouped by their id too).
    */
   public static String partialQuery(TableRef table, List<String> naturalKey, String latestColumn) {
-    StringBuilder keys = new StringBuilder();
-    StringBuilder inner = new StringBuilder("SELECT id, (extract(epoch FROM ").append(Sql.quoteIdent(latestColumn))
-        .append(") * 1000000)::bigint AS latest_us");
+    // Group on the columns' own types (hashing bigints is ~2x cheaper than their text); text only out.
+    StringBuilder out = new StringBuilder("SELECT ");
+    StringBuilder group = new StringBuilder();
     StringBuilder anyNull = new StringBuilder();
     for (int i = 0; i < naturalKey.size(); i++) {
-      keys.append(i == 0 ? "" : ", ").append("k").append(i);
-      inner.append(", ").append(Sql.quoteIdent(naturalKey.get(i))).append("::text AS k").append(i);
-      anyNull.append(i == 0 ? "" : " OR ").append("k").append(i).append(" IS NULL");
+      String k = Sql.quoteIdent(naturalKey.get(i));
+      out.append(k).append("::text AS k").append(i).append(", ");
+      group.append(k).append(", ");
+      anyNull.append(i == 0 ? "" : " OR ").append(k).append(" IS NULL");
     }
-    inner.append(" FROM ").append(table.quoted()).append(" WHERE id >= ? AND id < ?");
-    return "SELECT " + keys + ", count(*) AS n, max(ARRAY[coalesce(latest_us, 9223372036854775807), id]) AS best FROM ("
-        + inner + ") r GROUP BY " + keys + ", CASE WHEN " + anyNull + " THEN id END";
+    return out + "count(*) AS n, max(ARRAY[coalesce((extract(epoch FROM " + Sql.quoteIdent(latestColumn)
+        + ") * 1000000)::bigint, 9223372036854775807), id]) AS best FROM " + table.quoted()
+        + " WHERE id >= ? AND id < ? GROUP BY " + group + "CASE WHEN " + anyNull + " THEN id END";
   }
 
   /** JdbcIO's partitioned read selects *: project exactly what the mapper reads, in its order. */
