@@ -44,6 +44,12 @@ public final class GeneratePipeline {
     String getFactTable();
 
     void setFactTable(String value);
+
+    @Description("Also (re)create schema breezeway with duplicated child tables at this scale (1 = 36.5M rows; 0 = no)")
+    @Default.Double(0)
+    double getChildScale();
+
+    void setChildScale(double value);
   }
 
   private GeneratePipeline() {}
@@ -59,6 +65,9 @@ public final class GeneratePipeline {
     Progress progress = Progress.stdout();
     JdbcConfig db = WarehouseOptions.jdbcConfig(options);
     TableRef fact = TableRef.parse(options.getFactTable(), options.getSchema());
+    if (options.getChildScale() != 0) {
+      GenerateChildTables.run(options, db, options.getSeed(), options.getChildScale(), report);
+    }
     if (options.getBirths() == 0) {
       return null;
     }

@@ -50,7 +50,9 @@ public final class Main {
         Command.of("generate-csv", "write SINASC-style CSV exports (some lines damaged on purpose); no database",
             GenerateCsvPipeline.GenerateCsvOptions.class, GenerateCsvPipeline::run),
         Command.of("ingest", "SINASC CSV files -> bronze_sinasc_raw, fact_births, ingest_rejects; each file once",
-            IngestPipeline.IngestOptions.class, IngestPipeline::run))) {
+            IngestPipeline.IngestOptions.class, IngestPipeline::run),
+        Command.of("dedupe", "remove duplicate rows on natural keys while the ETL writes; backup, rollback, constraint",
+            DedupePipeline.DedupeOptions.class, DedupePipeline::run))) {
       m.put(c.name(), c);
     }
     return m;
