@@ -61,12 +61,23 @@ public class FlinkClusterTest {
   private static Path stateDir;
   private static Path reports;
   private static String master;
+  private static volatile boolean stopped;
 
   @BeforeClass
   public static void startCluster() throws Exception {
     assertTrue("missing " + JAR + ": build it first (mvn -DskipTests package)", Files.isRegularFile(JAR));
     stateDir = Path.of("target", "flink-cluster-test").toAbsolutePath();
     reports = Files.createDirectories(Path.of("target", "flink-cluster-reports").toAbsolutePath());
+    // if this JVM is killed (surefire timeout, Ctrl-C) before @AfterClass, still stop the cluster's JVMs
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (!stopped) {
+        try {
+          script(Duration.ofMinutes(1), ROOT.resolve("scripts/flink-cluster").toString(), "stop");
+        } catch (Exception ignored) {
+          // nothing more to do while the JVM exits
+        }
+      }
+    }, "stop-flink-cluster"));
     Result start = script(Duration.ofMinutes(3), ROOT.resolve("scripts/flink-cluster").toString(), "start");
     System.out.println(start.output);
     assertEquals("scripts/flink-cluster start failed:\n" + start.output, 0, start.exitCode);
@@ -87,6 +98,7 @@ public class FlinkClusterTest {
       }
     }
     Result stop = script(Duration.ofMinutes(1), ROOT.resolve("scripts/flink-cluster").toString(), "stop");
+    stopped = stop.exitCode == 0;
     System.out.println(stop.output);
     assertEquals("scripts/flink-cluster stop failed:\n" + stop.output, 0, stop.exitCode);
     for (String pid : pids) {
