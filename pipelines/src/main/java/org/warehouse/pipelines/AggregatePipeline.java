@@ -14,6 +14,8 @@ import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
@@ -44,6 +46,7 @@ import org.warehouse.transforms.jdbc.WriteByCopy;
  * </ol>
  */
 public final class AggregatePipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(AggregatePipeline.class);
   static final String STAGING_SUFFIX = "__staging";
 
   /** Options of {@code scripts/run aggregate}. */
@@ -99,15 +102,22 @@ public final class AggregatePipeline {
           fact, Progress.rows(stats.rows), stats.minId, stats.maxId, targets.size());
       createStaging(c, staging);
       PipelineResult result;
+      long checked = System.nanoTime();
       try {
         result = stats.rows == 0 ? null : runPipeline(options, db, schema, fact, stats, staging);
         if (result != null) {
           report.countersFrom(result);
         }
+        long piped = System.nanoTime();
         reconcile(c, staging, stats, schema);
         for (AggTable t : AggTable.values()) {
           Db.execute(c, t.primaryKeySql(staging.get(t)));
         }
+        long verified = System.nanoTime();
+        report.detail("checkSeconds", (checked - started) / 1e9).detail("pipelineSeconds", (piped - checked) / 1e9)
+            .detail("verifySeconds", (verified - piped) / 1e9);
+        LOG.info("checks {} s, pipeline {} s, reconcile + keys {} s", (checked - started) / 1_000_000_000.0,
+            (piped - checked) / 1_000_000_000.0, (verified - piped) / 1_000_000_000.0);
         List<TableSwap.Swap> swaps = new ArrayList<>();
         for (AggTable t : AggTable.values()) {
           swaps.add(new TableSwap.Swap(staging.get(t), targets.get(t)));

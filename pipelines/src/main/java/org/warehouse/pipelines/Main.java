@@ -13,6 +13,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.warehouse.pipelines.common.Command;
 import org.warehouse.pipelines.common.LockHeldException;
 import org.warehouse.pipelines.common.OptionsHelp;
+import org.warehouse.pipelines.common.ReportOptions;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.UsageException;
 import org.warehouse.pipelines.common.WarehouseOptions;
@@ -43,7 +44,13 @@ public final class Main {
         Command.of("generate", "write a deterministic SINASC-like fact_births (same seed, same rows)",
             GeneratePipeline.GenerateOptions.class, GeneratePipeline::run),
         Command.of("aggregate", "fact_births -> every agg_* table in one parallel pass, swapped in atomically",
-            AggregatePipeline.AggregateOptions.class, AggregatePipeline::run))) {
+            AggregatePipeline.AggregateOptions.class, AggregatePipeline::run),
+        Command.of("promote", "copy dim_*/agg_* tables to another database, verified, published all-or-nothing",
+            PromotePipeline.PromoteOptions.class, PromotePipeline::run),
+        Command.of("generate-csv", "write SINASC-style CSV exports (some lines damaged on purpose); no database",
+            GenerateCsvPipeline.GenerateCsvOptions.class, GenerateCsvPipeline::run),
+        Command.of("ingest", "SINASC CSV files -> bronze_sinasc_raw, fact_births, ingest_rejects; each file once",
+            IngestPipeline.IngestOptions.class, IngestPipeline::run))) {
       m.put(c.name(), c);
     }
     return m;
@@ -84,10 +91,11 @@ public final class Main {
       return USAGE;
     }
     String reportFile = null;
+    if (options instanceof ReportOptions) {
+      reportFile = ((ReportOptions) options).getReportFile();
+    }
     if (options instanceof WarehouseOptions) {
-      WarehouseOptions w = (WarehouseOptions) options;
-      reportFile = w.getReportFile();
-      report.target(w.getJdbcUrl());
+      report.target(((WarehouseOptions) options).getJdbcUrl());
     }
     report.runner(options.getRunner().getSimpleName());
     int code;
@@ -141,6 +149,9 @@ public final class Main {
       // under `flink run`, -p or the cluster's parallelism.default decides
       if (!flinkCli && a.stream().noneMatch(s -> s.startsWith("--parallelism="))) {
         a.add("--parallelism=" + Runtime.getRuntime().availableProcessors());
+      }
+      if (a.stream().noneMatch(s -> s.startsWith("--fasterCopy"))) {
+        a.add("--fasterCopy=true"); // our DoFns never mutate their inputs: skip Flink's deep copies
       }
       String master = a.stream().filter(s -> s.startsWith("--flinkMaster=")).findFirst().orElse("")
           .substring("--flinkMaster=".length());

@@ -33,7 +33,7 @@ public final class PipelineLock implements AutoCloseable {
         }
       }
       String holder = holder(c, key);
-      String database = c.getCatalog(); // before close(): a closed connection throws instead
+      String database = c.getCatalog();
       c.close();
       throw new LockHeldException(
           "another '" + pipeline + "' run holds the lock on " + database + " (" + holder
@@ -51,7 +51,7 @@ public final class PipelineLock implements AutoCloseable {
         c.prepareStatement(
             "SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM pg_locks l "
                 + "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-                + "AND l.objid = (hashtext(?)::bigint & 4294967295) LIMIT 1")) {
+                + "AND l.objid::text::bigint = (hashtext(?)::bigint & 4294967295) LIMIT 1")) {
       ps.setString(1, key);
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next()) {

@@ -2,12 +2,11 @@ package org.warehouse.pipelines.common;
 
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.Validation;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 
 /** Options every warehouse pipeline shares: where the database is and where the report goes. */
-public interface WarehouseOptions extends PipelineOptions {
+public interface WarehouseOptions extends ReportOptions {
   @Description("JDBC URL of the warehouse database, without a password, e.g. jdbc:postgresql://localhost:5432/warehouse")
   @Validation.Required
   String getJdbcUrl();
@@ -29,11 +28,6 @@ public interface WarehouseOptions extends PipelineOptions {
   String getSchema();
 
   void setSchema(String value);
-
-  @Description("Write a JSON run report to this path (pipeline, status, times, per-table rows, counters)")
-  String getReportFile();
-
-  void setReportFile(String value);
 
   /** The connection config these options describe (the password from the file or environment). */
   static JdbcConfig jdbcConfig(WarehouseOptions o) {

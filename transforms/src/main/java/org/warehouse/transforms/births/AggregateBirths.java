@@ -1,8 +1,6 @@
 package org.warehouse.transforms.births;
 
 import java.time.LocalDate;
-import java.util.HashMap;
-import java.util.Map;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
@@ -72,18 +70,11 @@ public class AggregateBirths extends PTransform<PCollection<BirthRecord>, PColle
 
     @ProcessElement
     public void process(@Element KV<Integer, Iterable<KV<Long, long[]>>> group, OutputReceiver<KV<Long, long[]>> out) {
-      Map<Long, long[]> merged = new HashMap<>();
+      LongMeasuresMap merged = new LongMeasuresMap();
       for (KV<Long, long[]> partial : group.getValue()) {
-        long[] acc = merged.get(partial.getKey());
-        if (acc == null) {
-          merged.put(partial.getKey(), partial.getValue().clone());
-        } else {
-          Measures.merge(acc, partial.getValue());
-        }
+        merged.merge(partial.getKey(), partial.getValue());
       }
-      for (Map.Entry<Long, long[]> e : merged.entrySet()) {
-        out.output(KV.of(e.getKey(), e.getValue()));
-      }
+      merged.forEach((key, m) -> out.output(KV.of(key, m)));
     }
   }
 
@@ -96,9 +87,10 @@ public class AggregateBirths extends PTransform<PCollection<BirthRecord>, PColle
 
     private final Dimensions.Views views;
     private transient Dimensions dims;
-    private transient Map<Long, long[]> byCode6Month;
-    private transient Map<Long, long[]> byStateDay;
-    private transient Map<Long, long[]> byCnesYear;
+    private transient LongMeasuresMap byCode6Month;
+    private transient LongMeasuresMap byStateDay;
+    private transient LongMeasuresMap byCnesYear;
+    private transient long bundleBirths;
     private transient int cachedDay;
     private transient int cachedMonthTime;
 
@@ -108,9 +100,10 @@ public class AggregateBirths extends PTransform<PCollection<BirthRecord>, PColle
 
     @StartBundle
     public void startBundle() {
-      byCode6Month = new HashMap<>();
-      byStateDay = new HashMap<>();
-      byCnesYear = new HashMap<>();
+      byCode6Month = new LongMeasuresMap(1 << 16);
+      byStateDay = new LongMeasuresMap(1 << 14);
+      byCnesYear = new LongMeasuresMap(1 << 14);
+      bundleBirths = 0;
       cachedDay = Integer.MIN_VALUE;
     }
 
@@ -120,13 +113,13 @@ public class AggregateBirths extends PTransform<PCollection<BirthRecord>, PColle
         dims = new Dimensions(c.sideInput(views.regions), c.sideInput(views.states), c.sideInput(views.municipalities));
       }
       BirthRecord b = c.element();
-      births.inc();
+      bundleBirths++;
       int code6 = b.municipalityCode6 == BirthRecord.NULL ? 0 : b.municipalityCode6;
       int monthTime = monthTime(b.epochDay);
-      add(byCode6Month, pack(code6, monthTime), b);
-      add(byStateDay, pack(dims.state(code6), b.epochDay), b);
+      Measures.add(byCode6Month.getOrCreate(pack(code6, monthTime)), b);
+      Measures.add(byStateDay.getOrCreate(pack(dims.state(code6), b.epochDay)), b);
       if (b.cnesCode != BirthRecord.NULL) {
-        add(byCnesYear, pack(b.cnesCode, AggTable.yearOfMonthTime(monthTime)), b);
+        Measures.add(byCnesYear.getOrCreate(pack(b.cnesCode, AggTable.yearOfMonthTime(monthTime))), b);
       }
     }
 
@@ -143,72 +136,52 @@ public class AggregateBirths extends PTransform<PCollection<BirthRecord>, PColle
       return ((long) hi << 32) | (lo & 0xFFFFFFFFL);
     }
 
-    private static void add(Map<Long, long[]> map, long key, BirthRecord b) {
-      long[] acc = map.get(key);
-      if (acc == null) {
-        acc = Measures.empty();
-        map.put(key, acc);
-      }
-      Measures.add(acc, b);
-    }
-
     @FinishBundle
     public void finishBundle(FinishBundleContext c) {
-      Map<Long, long[]> out = new HashMap<>();
-      for (Map.Entry<Long, long[]> e : byCode6Month.entrySet()) {
-        int code6 = (int) (e.getKey() >>> 32);
-        int monthTime = (int) (long) e.getKey();
+      LongMeasuresMap out = new LongMeasuresMap(byCode6Month.size() * 2 + byStateDay.size() * 2 + byCnesYear.size());
+      long[] unmatched = {0};
+      byCode6Month.forEach((key, m) -> {
+        int code6 = (int) (key >>> 32);
+        int monthTime = (int) key;
         int year = AggTable.yearOfMonthTime(monthTime);
-        long[] m = e.getValue();
         int code7 = dims.code7(code6);
         int state = dims.state(code6);
         int region = dims.region(state);
-        merge(out, AggTable.YEARLY.key(0, AggTable.yearTime(year)), m);
-        merge(out, AggTable.MONTHLY.key(0, monthTime), m);
+        out.merge(AggTable.YEARLY.key(0, AggTable.yearTime(year)), m);
+        out.merge(AggTable.MONTHLY.key(0, monthTime), m);
         if (region > 0) {
-          merge(out, AggTable.REGION_YEARLY.key(region, year), m);
-          merge(out, AggTable.REGION_MONTHLY.key(region, monthTime), m);
+          out.merge(AggTable.REGION_YEARLY.key(region, year), m);
+          out.merge(AggTable.REGION_MONTHLY.key(region, monthTime), m);
         }
         if (state > 0) {
-          merge(out, AggTable.STATE_YEARLY.key(state, year), m);
-          merge(out, AggTable.STATE_MONTHLY.key(state, monthTime), m);
+          out.merge(AggTable.STATE_YEARLY.key(state, year), m);
+          out.merge(AggTable.STATE_MONTHLY.key(state, monthTime), m);
         }
         if (code7 > 0) {
-          merge(out, AggTable.MUNICIPALITY_YEARLY.key(code7, year), m);
-          merge(out, AggTable.MUNICIPALITY_MONTHLY.key(code7, monthTime), m);
+          out.merge(AggTable.MUNICIPALITY_YEARLY.key(code7, year), m);
+          out.merge(AggTable.MUNICIPALITY_MONTHLY.key(code7, monthTime), m);
         } else {
-          merge(out, AggTable.UNMATCHED_MUNICIPALITY.key(code6, year), m);
-          unmatchedBirths.inc(m[Measures.TOTAL]);
+          out.merge(AggTable.UNMATCHED_MUNICIPALITY.key(code6, year), m);
+          unmatched[0] += m[Measures.TOTAL];
         }
-      }
-      for (Map.Entry<Long, long[]> e : byStateDay.entrySet()) {
-        int state = (int) (e.getKey() >>> 32);
-        int epochDay = (int) (long) e.getKey();
+      });
+      byStateDay.forEach((key, m) -> {
+        int state = (int) (key >>> 32);
         if (state > 0) {
-          int day = AggTable.dayTime(epochDay);
-          merge(out, AggTable.STATE_DAILY.key(state, day), e.getValue());
-          merge(out, AggTable.REGION_DAILY.key(dims.region(state), day), e.getValue());
+          int day = AggTable.dayTime((int) key);
+          out.merge(AggTable.STATE_DAILY.key(state, day), m);
+          out.merge(AggTable.REGION_DAILY.key(dims.region(state), day), m);
         }
-      }
-      for (Map.Entry<Long, long[]> e : byCnesYear.entrySet()) {
-        merge(out, AggTable.CNES_YEARLY.key((int) (e.getKey() >>> 32), (int) (long) e.getKey()), e.getValue());
-      }
-      for (Map.Entry<Long, long[]> e : out.entrySet()) {
-        c.output(KV.of(shardOf(e.getKey()), KV.of(e.getKey(), e.getValue())), Instant.now(), GlobalWindow.INSTANCE);
-      }
+      });
+      byCnesYear.forEach((key, m) -> out.merge(AggTable.CNES_YEARLY.key((int) (key >>> 32), (int) key), m));
+      Instant now = Instant.now();
+      out.forEach((key, m) -> c.output(KV.of(shardOf(key), KV.of(key, m)), now, GlobalWindow.INSTANCE));
+      births.inc(bundleBirths);
+      unmatchedBirths.inc(unmatched[0]);
       partialRows.inc(out.size());
       byCode6Month = null;
       byStateDay = null;
       byCnesYear = null;
-    }
-
-    private static void merge(Map<Long, long[]> out, long key, long[] m) {
-      long[] acc = out.get(key);
-      if (acc == null) {
-        out.put(key, m.clone());
-      } else {
-        Measures.merge(acc, m);
-      }
     }
   }
 }

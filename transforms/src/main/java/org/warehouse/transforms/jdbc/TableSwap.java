@@ -34,10 +34,21 @@ public final class TableSwap {
   public static final class Swap {
     final TableRef staging;
     final TableRef target;
+    final Map<String, String> indexNames;
 
     public Swap(TableRef staging, TableRef target) {
+      this(staging, target, Map.of());
+    }
+
+    /**
+     * A swap whose staging indexes (and so their PK/UNIQUE constraints) get explicit final names
+     * on a rename: staging index name → target index name. Indexes not in the map keep the default
+     * rule (a staging-name prefix becomes the target-name prefix).
+     */
+    public Swap(TableRef staging, TableRef target, Map<String, String> indexNames) {
       this.staging = staging;
       this.target = target;
+      this.indexNames = Map.copyOf(indexNames);
     }
 
     public TableRef stagingRef() {
@@ -82,7 +93,7 @@ public final class TableSwap {
   private static String publishOne(Connection c, Swap s) throws SQLException {
     if (!Db.tableExists(c, s.target)) {
       Db.execute(c, "ALTER TABLE " + s.staging.quoted() + " RENAME TO " + Sql.quoteIdent(s.target.name()));
-      renameIndexes(c, s.target, s.staging.name(), s.target.name());
+      renameIndexes(c, s.target, s.staging.name(), s.target.name(), s.indexNames);
       return "created";
     }
     // Take the target's lock first: from here on no reader can start on the old table.
@@ -90,7 +101,7 @@ public final class TableSwap {
     if (!hasDependents(c, s.target)) {
       Db.execute(c, "DROP TABLE " + s.target.quoted());
       Db.execute(c, "ALTER TABLE " + s.staging.quoted() + " RENAME TO " + Sql.quoteIdent(s.target.name()));
-      renameIndexes(c, s.target, s.staging.name(), s.target.name());
+      renameIndexes(c, s.target, s.staging.name(), s.target.name(), s.indexNames);
       return "swapped (rename)";
     }
     Map<String, String> targetCols = Db.columns(c, s.target);
@@ -133,8 +144,8 @@ public final class TableSwap {
   }
 
   /** Renames indexes (and so PK/UNIQUE constraints) named after the staging table to the target's name. */
-  private static void renameIndexes(Connection c, TableRef table, String fromPrefix, String toPrefix)
-      throws SQLException {
+  private static void renameIndexes(Connection c, TableRef table, String fromPrefix, String toPrefix,
+      Map<String, String> explicit) throws SQLException {
     List<String> names = new ArrayList<>();
     try (PreparedStatement ps =
         c.prepareStatement(
@@ -148,7 +159,10 @@ public final class TableSwap {
       }
     }
     for (String n : names) {
-      if (n.startsWith(fromPrefix)) {
+      if (explicit.containsKey(n)) {
+        Db.execute(c, "ALTER INDEX " + Sql.quoteIdent(table.schema()) + "." + Sql.quoteIdent(n)
+            + " RENAME TO " + Sql.quoteIdent(explicit.get(n)));
+      } else if (n.startsWith(fromPrefix)) {
         String renamed = toPrefix + n.substring(fromPrefix.length());
         LOG.debug("renaming index {} to {}", n, renamed);
         Db.execute(c, "ALTER INDEX " + Sql.quoteIdent(table.schema()) + "." + Sql.quoteIdent(n)

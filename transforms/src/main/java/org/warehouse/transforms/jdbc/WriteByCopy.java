@@ -21,7 +21,7 @@ import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
 
 /**
- * Writes {@code KV<table, COPY text line>} into PostgreSQL tables with {@code COPY ... FROM
+ * Writes {@code KV<table, COPY text line(s)>} into PostgreSQL tables with {@code COPY ... FROM
  * STDIN}: COPY is the fast path into PostgreSQL (it beat batched INSERT here several times over).
  *
  * <p>Lines are buffered per table and streamed at the end of each bundle (or every {@code
@@ -37,20 +37,32 @@ public class WriteByCopy extends PTransform<PCollection<KV<String, String>>, PCo
 
   private final JdbcConfig config;
   private final int flushBytes;
+  private final boolean chunks;
 
-  private WriteByCopy(JdbcConfig config, int flushBytes) {
+  private WriteByCopy(JdbcConfig config, int flushBytes, boolean chunks) {
     this.config = config;
     this.flushBytes = flushBytes;
+    this.chunks = chunks;
   }
 
+  /** Each element's value is one COPY line (without its newline). */
   public static WriteByCopy to(JdbcConfig config) {
-    return new WriteByCopy(config, 8 << 20);
+    return new WriteByCopy(config, 8 << 20, false);
+  }
+
+  /**
+   * Each element's value is a chunk of complete COPY lines, each ending in a newline (rows are
+   * counted by newlines): far fewer, bigger elements when the lines come ready-made, e.g. from
+   * another server's {@code COPY ... TO STDOUT}.
+   */
+  public static WriteByCopy chunksTo(JdbcConfig config) {
+    return new WriteByCopy(config, 8 << 20, true);
   }
 
   @Override
   public PCollection<KV<String, Long>> expand(PCollection<KV<String, String>> lines) {
     return lines
-        .apply("CopyIntoTables", ParDo.of(new CopyFn(config, flushBytes)))
+        .apply("CopyIntoTables", ParDo.of(new CopyFn(config, flushBytes, chunks)))
         .apply("SumRowsPerTable", Sum.longsPerKey());
   }
 
@@ -61,14 +73,16 @@ public class WriteByCopy extends PTransform<PCollection<KV<String, String>>, PCo
 
     private final JdbcConfig config;
     private final int flushBytes;
+    private final boolean chunks;
     private transient Connection connection;
     private transient Map<String, StringBuilder> buffers;
     private transient Map<String, Long> bundleCounts;
     private transient Map<String, Long> pendingCounts;
 
-    CopyFn(JdbcConfig config, int flushBytes) {
+    CopyFn(JdbcConfig config, int flushBytes, boolean chunks) {
       this.config = config;
       this.flushBytes = flushBytes;
+      this.chunks = chunks;
     }
 
     @Setup
@@ -87,8 +101,26 @@ public class WriteByCopy extends PTransform<PCollection<KV<String, String>>, PCo
     @ProcessElement
     public void process(@Element KV<String, String> line) throws SQLException, IOException {
       StringBuilder sb = buffers.computeIfAbsent(line.getKey(), k -> new StringBuilder(1 << 16));
-      sb.append(line.getValue()).append('\n');
-      pendingCounts.merge(line.getKey(), 1L, Long::sum);
+      String value = line.getValue();
+      long rows = 1;
+      if (chunks) {
+        rows = 0;
+        for (int i = 0; i < value.length(); i++) {
+          if (value.charAt(i) == '\n') {
+            rows++;
+          }
+        }
+        if (rows == 0 || value.charAt(value.length() - 1) != '\n') {
+          throw new IllegalArgumentException("a COPY chunk for " + line.getKey() + " must end with a newline");
+        }
+        sb.append(value);
+      } else {
+        sb.append(value).append('\n');
+        for (int i = value.indexOf('\n'); i >= 0; i = value.indexOf('\n', i + 1)) {
+          rows++; // a value may carry several COPY lines (COPY text escapes newlines inside values)
+        }
+      }
+      pendingCounts.merge(line.getKey(), rows, Long::sum);
       if (sb.length() >= flushBytes) {
         flush(line.getKey());
       }

@@ -1,0 +1,598 @@
+package org.warehouse.pipelines;
+
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.charset.Charset;
+import java.security.MessageDigest;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.io.Compression;
+import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.Validation;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.warehouse.pipelines.common.PipelineLock;
+import org.warehouse.pipelines.common.Progress;
+import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.common.WarehouseOptions;
+import org.warehouse.transforms.births.FactBirths;
+import org.warehouse.transforms.ingest.IngestReject;
+import org.warehouse.transforms.ingest.ParseSinascFiles;
+import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.TableRef;
+import org.warehouse.transforms.jdbc.WarehouseException;
+import org.warehouse.transforms.jdbc.WriteByCopy;
+
+/**
+ * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields), fact_births (typed, silver) and
+ * ingest_rejects (every line that could not be typed, with its text and reason), each file exactly
+ * once (ledger ingest_files keyed by file name, checked by SHA-256).
+ *
+ * <ol>
+ *   <li>Driver: match the glob, hash every file, compare with the ledger: known and unchanged →
+ *       skipped; known and changed → error unless {@code --replace}; new → gets a file_id.
+ *   <li>Beam: each file is parsed in one DoFn call (files in parallel) with Commons CSV; typed rows,
+ *       bronze rows, dead letters and a per-file summary are COPYed into UNLOGGED staging tables.
+ *   <li>Verify per file: loaded + rejected = lines read; refuse files over {@code --maxRejectRatio}
+ *       or with a file-level error (none of their rows is committed; exit 1 naming them).
+ *   <li>Commit: in ONE transaction, (for --replace) delete the file's old rows, move the staging rows
+ *       into the three tables and write the ledger rows. A run killed before the COMMIT leaves every
+ *       table as it was; the staging tables are dropped, or dropped by the next run.
+ * </ol>
+ *
+ * <p>birth_id = file_id × 10^9 + line number (line 1 is the header), so a file's rows keep their ids
+ * across re-runs and {@code --replace}, and ids never collide with {@code generate}'s 1..N.
+ */
+public final class IngestPipeline {
+  static final String BRONZE = "bronze_sinasc_raw";
+  static final String REJECTS = "ingest_rejects";
+  static final String LEDGER = "ingest_files";
+  static final String FILE_ID_SEQUENCE = "ingest_file_id_seq";
+  static final long ID_BASE = ParseSinascFiles.ID_BASE;
+
+  /** Test seam: runs inside the commit transaction, after the moves, before COMMIT. */
+  static volatile Runnable beforeCommit;
+
+  /** Options of {@code scripts/run ingest}. */
+  public interface IngestOptions extends WarehouseOptions {
+    @Description("Files to load: a path or glob, e.g. /data/sinasc/DN*.csv (*.gz files are gunzipped)")
+    @Validation.Required
+    String getInput();
+
+    void setInput(String value);
+
+    @Description("Encoding of the files: ISO-8859-1 (DATASUS) or UTF-8; a UTF-8 BOM always means UTF-8")
+    @Default.String("ISO-8859-1")
+    String getEncoding();
+
+    void setEncoding(String value);
+
+    @Description("Reload a file whose content changed since it was loaded: its old rows are replaced atomically")
+    @Default.Boolean(false)
+    boolean getReplace();
+
+    void setReplace(boolean value);
+
+    @Description("Refuse (load nothing of) a file whose rejected lines exceed this fraction of its lines")
+    @Default.Double(0.01)
+    double getMaxRejectRatio();
+
+    void setMaxRejectRatio(double value);
+
+    @Description("Typed (silver) table the births are appended to ([schema.]table; created when missing)")
+    @Default.String(FactBirths.DEFAULT_TABLE)
+    String getFactTable();
+
+    void setFactTable(String value);
+  }
+
+  private IngestPipeline() {}
+
+  /** One input file and what this run does with it. */
+  static final class FilePlan {
+    final String path;
+    final String name;
+    final long bytes;
+    String sha256;
+    long fileId;
+    String action; // new, replace, skip
+    String previousLoad;
+    long lines;
+    long loaded;
+    long rejected;
+    String refusal;
+
+    FilePlan(String path, String name, long bytes) {
+      this.path = path;
+      this.name = name;
+      this.bytes = bytes;
+    }
+  }
+
+  public static PipelineResult run(IngestOptions options) throws Exception {
+    return run(options, new RunReport("ingest"));
+  }
+
+  public static PipelineResult run(IngestOptions o, RunReport report) throws Exception {
+    if (o.getMaxRejectRatio() < 0 || o.getMaxRejectRatio() > 1) {
+      throw new IllegalArgumentException("--maxRejectRatio must be between 0 and 1");
+    }
+    try {
+      Charset.forName(o.getEncoding());
+    } catch (Exception e) {
+      throw new IllegalArgumentException("unknown --encoding " + o.getEncoding() + " (use ISO-8859-1 or UTF-8)");
+    }
+    Progress progress = Progress.stdout();
+    JdbcConfig db = WarehouseOptions.jdbcConfig(o);
+    String schema = o.getSchema();
+    TableRef fact = TableRef.parse(o.getFactTable(), schema);
+    TableRef bronze = TableRef.of(schema, BRONZE);
+    TableRef rejects = TableRef.of(schema, REJECTS);
+    TableRef ledger = TableRef.of(schema, LEDGER);
+    Staging stage = new Staging(schema);
+    long started = System.nanoTime();
+
+    List<FilePlan> files = matchAndHash(o);
+    try (PipelineLock lock = PipelineLock.acquire(db, "ingest");
+        Connection c = db.connect("warehouse-ingest")) {
+      ensureTables(c, fact, bronze, rejects, ledger, schema);
+      plan(c, files, ledger, o.getReplace(), schema);
+      List<FilePlan> todo = files.stream().filter(f -> !f.action.equals("skip")).collect(Collectors.toList());
+      progress.say("ingest: %d file(s) match %s: %d new, %d to replace, %d already loaded (skipped)", files.size(),
+          o.getInput(), count(files, "new"), count(files, "replace"), count(files, "skip"));
+      if (todo.isEmpty()) {
+        int i = 0;
+        for (FilePlan f : files) {
+          progress.step(++i, files.size(), "%-28s already loaded %s (same sha256): skipped", f.name, f.previousLoad);
+        }
+        progress.say("ingest: nothing to load: every file was already loaded; tables unchanged");
+        report.detail("filesSkipped", files.size()).detail("filesLoaded", 0);
+        return null;
+      }
+      stage.create(c);
+      PipelineResult result;
+      try {
+        long t0 = System.nanoTime();
+        result = runPipeline(o, db, stage, todo);
+        report.countersFrom(result);
+        long t1 = System.nanoTime();
+        verify(c, stage, todo, o.getMaxRejectRatio());
+        List<FilePlan> accepted = todo.stream().filter(f -> f.refusal == null).collect(Collectors.toList());
+        long t2 = System.nanoTime();
+        commit(c, stage, accepted, fact, bronze, rejects, ledger);
+        long t3 = System.nanoTime();
+        progress.say("ingest: hash+plan %s, parse+COPY into staging %s, verify %s, commit %s",
+            Progress.seconds(t0 - started), Progress.seconds(t1 - t0), Progress.seconds(t2 - t1),
+            Progress.seconds(t3 - t2));
+        report.detail("secondsParse", (t1 - t0) / 1e9).detail("secondsCommit", (t3 - t2) / 1e9);
+      } finally {
+        stage.dropQuietly(c);
+      }
+      summarize(progress, report, files, fact, bronze, rejects, started);
+      List<FilePlan> refused = todo.stream().filter(f -> f.refusal != null).collect(Collectors.toList());
+      if (!refused.isEmpty()) {
+        throw new WarehouseException(refused.size() + " file(s) refused, none of their rows loaded: "
+            + refused.stream().map(f -> f.name + " (" + f.refusal + ")").collect(Collectors.joining("; "))
+            + "; fix the files (or raise --maxRejectRatio) and re-run");
+      }
+      return result;
+    }
+  }
+
+  private static long count(List<FilePlan> files, String action) {
+    return files.stream().filter(f -> f.action.equals(action)).count();
+  }
+
+  /** Expands the glob and hashes every file (in parallel): the ledger compares hashes. */
+  static List<FilePlan> matchAndHash(IngestOptions o) throws Exception {
+    FileSystems.setDefaultPipelineOptions(o);
+    MatchResult m = FileSystems.match(o.getInput(), EmptyMatchTreatment.ALLOW);
+    List<FilePlan> files = new ArrayList<>();
+    Map<String, String> seen = new HashMap<>();
+    if (m.status() == MatchResult.Status.OK) {
+      for (MatchResult.Metadata md : m.metadata()) {
+        if (md.resourceId().isDirectory()) {
+          continue;
+        }
+        String path = md.resourceId().toString();
+        String name = ParseSinascFiles.fileName(path);
+        String other = seen.put(name, path);
+        if (other != null) {
+          throw new WarehouseException("two input files share the name " + name + " (" + other + ", " + path
+              + "): the ledger knows files by name; rename one");
+        }
+        files.add(new FilePlan(path, name, md.sizeBytes()));
+      }
+    }
+    if (files.isEmpty()) {
+      throw new WarehouseException("no file matches --input=" + o.getInput() + ": check the path or glob");
+    }
+    files.sort((a, b) -> a.name.compareTo(b.name));
+    files.parallelStream().forEach(f -> {
+      try {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = Channels.newInputStream(
+            FileSystems.open(FileSystems.matchNewResource(f.path, false)))) {
+          int n;
+          while ((n = in.read(buf)) >= 0) {
+            md.update(buf, 0, n);
+          }
+        }
+        f.sha256 = HexFormat.of().formatHex(md.digest());
+      } catch (Exception e) {
+        throw new WarehouseException("cannot read " + f.path + ": " + e.getMessage(), e);
+      }
+    });
+    return files;
+  }
+
+  static void ensureTables(Connection c, TableRef fact, TableRef bronze, TableRef rejects, TableRef ledger,
+      String schema) throws SQLException {
+    if (!Db.tableExists(c, fact)) {
+      Db.execute(c, FactBirths.createTableSql(fact));
+      Db.execute(c, FactBirths.primaryKeySql(fact));
+      Db.execute(c, FactBirths.commentSql(fact));
+    } else {
+      Db.requireColumns(c, fact, FactBirths.COLUMNS, "name another table with --factTable");
+    }
+    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + bronze.quoted() + " (file_name text NOT NULL, "
+        + "line_number integer NOT NULL, codmunres text, dtnasc text, sexo text, peso text, semagestac text, "
+        + "idademae text, parto text, consprenat text, codestab text, PRIMARY KEY (file_name, line_number))");
+    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + rejects.quoted() + " (file_name text NOT NULL, "
+        + "line_number integer NOT NULL, raw_line text NOT NULL, reason text NOT NULL, "
+        + "PRIMARY KEY (file_name, line_number))");
+    Db.execute(c, "CREATE SEQUENCE IF NOT EXISTS " + TableRef.of(schema, FILE_ID_SEQUENCE).quoted());
+    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + ledger.quoted() + " (file_id bigint PRIMARY KEY, "
+        + "file_name text NOT NULL UNIQUE, sha256 text NOT NULL, bytes bigint NOT NULL, lines_read bigint NOT NULL, "
+        + "rows_loaded bigint NOT NULL, rows_rejected bigint NOT NULL, loaded_at timestamptz NOT NULL, "
+        + "replaced_count integer NOT NULL DEFAULT 0)");
+    Db.requireColumns(c, ledger, List.of("file_id", "file_name", "sha256", "rows_loaded", "rows_rejected",
+        "loaded_at"), "drop or rename the old ledger table");
+  }
+
+  /** Decides new / replace / skip per file against the ledger; a changed file without --replace fails. */
+  static void plan(Connection c, List<FilePlan> files, TableRef ledger, boolean replace, String schema)
+      throws SQLException {
+    Map<String, FilePlan> byName = new LinkedHashMap<>();
+    files.forEach(f -> byName.put(f.name, f));
+    List<String> conflicts = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT file_name, file_id, sha256, loaded_at FROM "
+        + ledger.quoted() + " WHERE file_name = ANY (?)")) {
+      Array names = c.createArrayOf("text", byName.keySet().toArray());
+      ps.setArray(1, names);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          FilePlan f = byName.get(rs.getString(1));
+          f.fileId = rs.getLong(2);
+          f.previousLoad = "on " + rs.getTimestamp(4).toInstant();
+          if (rs.getString(3).equals(f.sha256)) {
+            f.action = "skip";
+          } else if (replace) {
+            f.action = "replace";
+          } else {
+            conflicts.add(f.name + " (loaded " + f.previousLoad + " with sha256 " + rs.getString(3).substring(0, 12)
+                + "…, now " + f.sha256.substring(0, 12) + "…)");
+          }
+        }
+      }
+    }
+    if (!conflicts.isEmpty()) {
+      throw new WarehouseException("changed file(s) under an already loaded name: " + String.join("; ", conflicts)
+          + ": pass --replace to replace their rows, or give the new export a new name; nothing loaded");
+    }
+    for (FilePlan f : files) {
+      if (f.action == null) {
+        f.action = "new";
+        f.fileId = Db.queryLong(c, "SELECT nextval('" + TableRef.of(schema, FILE_ID_SEQUENCE).quoted()
+            .replace("'", "''") + "')");
+      }
+    }
+  }
+
+  static PipelineResult runPipeline(IngestOptions o, JdbcConfig db, Staging stage, List<FilePlan> todo) {
+    Map<String, Long> ids = new HashMap<>();
+    Map<String, String> shas = new HashMap<>();
+    for (FilePlan f : todo) {
+      ids.put(f.name, f.fileId);
+      shas.put(f.name, f.sha256);
+    }
+    ParseSinascFiles.Spec spec = new ParseSinascFiles.Spec(stage.silver.toString(), stage.bronze.toString(),
+        stage.files.toString(), o.getEncoding(), ids, shas);
+    Pipeline p = Pipeline.create(o);
+    PCollectionTuple parsed = p
+        .apply("MatchInput", FileIO.match().filepattern(o.getInput()))
+        .apply("SpreadFiles", Reshuffle.viaRandomKey())
+        .apply("ReadMatches", FileIO.readMatches().withCompression(Compression.UNCOMPRESSED))
+        .apply("ParseSinascFiles", ParseSinascFiles.with(spec));
+    PCollection<KV<String, String>> rejectLines = parsed.get(ParseSinascFiles.REJECTS)
+        .apply("FormatRejects", ParDo.of(new FormatRejectFn(stage.rejects.toString())));
+    PCollectionList.of(parsed.get(ParseSinascFiles.ROWS)).and(rejectLines)
+        .apply("AllStagingLines", Flatten.pCollections())
+        .apply("CopyIntoStaging", WriteByCopy.to(db));
+    PipelineResult result = p.run();
+    PipelineResult.State state = result.waitUntilFinish();
+    if (state != PipelineResult.State.DONE) {
+      throw new WarehouseException("the ingest pipeline ended in state " + state + "; nothing loaded");
+    }
+    return result;
+  }
+
+  /** Dead letter → COPY line of the rejects staging table. */
+  static final class FormatRejectFn extends DoFn<IngestReject, KV<String, String>> {
+    private static final long serialVersionUID = 1L;
+    private final String table;
+
+    FormatRejectFn(String table) {
+      this.table = table;
+    }
+
+    @ProcessElement
+    public void process(@Element IngestReject r, OutputReceiver<KV<String, String>> out) {
+      out.output(KV.of(table, r.copyLine()));
+    }
+  }
+
+  /** Per file: one summary row, loaded + rejected = lines read; then the reject ratio. */
+  static void verify(Connection c, Staging stage, List<FilePlan> todo, double maxRatio) throws SQLException {
+    Map<String, FilePlan> byName = new HashMap<>();
+    Map<Long, FilePlan> byId = new HashMap<>();
+    todo.forEach(f -> {
+      byName.put(f.name, f);
+      byId.put(f.fileId, f);
+    });
+    Map<String, Integer> summaries = new HashMap<>();
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT file_name, lines_read, error FROM " + stage.files.quoted())) {
+      while (rs.next()) {
+        FilePlan f = byName.get(rs.getString(1));
+        if (f == null) {
+          continue;
+        }
+        summaries.merge(f.name, 1, Integer::sum);
+        f.lines = rs.getLong(2);
+        if (rs.getString(3) != null) {
+          f.refusal = rs.getString(3);
+        }
+      }
+    }
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT birth_id / " + ID_BASE + ", count(*) FROM " + stage.silver.quoted()
+            + " GROUP BY 1")) {
+      while (rs.next()) {
+        FilePlan f = byId.get(rs.getLong(1));
+        if (f == null) {
+          throw new WarehouseException("staging holds rows of unknown file_id " + rs.getLong(1) + ": re-run");
+        }
+        f.loaded = rs.getLong(2);
+      }
+    }
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT file_name, count(*) FROM " + stage.rejects.quoted() + " GROUP BY 1")) {
+      while (rs.next()) {
+        byName.get(rs.getString(1)).rejected = rs.getLong(2);
+      }
+    }
+    for (FilePlan f : todo) {
+      Integer n = summaries.get(f.name);
+      if (n == null) {
+        f.refusal = "not read: it disappeared after the run listed it";
+        continue;
+      }
+      if (n != 1 || (f.refusal == null && f.loaded + f.rejected != f.lines)) {
+        throw new WarehouseException(f.name + ": " + f.lines + " lines read but " + f.loaded + " loaded + "
+            + f.rejected + " rejected in staging (a retried worker?): nothing loaded, re-run");
+      }
+      if (f.refusal == null && f.lines > 0 && (double) f.rejected / f.lines > maxRatio) {
+        f.refusal = String.format(Locale.ROOT, "%d of %d lines rejected (%.2f%% > --maxRejectRatio %.2f%%); top reasons: %s",
+            f.rejected, f.lines, 100.0 * f.rejected / f.lines, 100.0 * maxRatio, topReasons(c, stage, f.name));
+      }
+    }
+  }
+
+  /** The most frequent reasons of a file, the value part stripped ("PESO: not a number × 12"). */
+  static String topReasons(Connection c, Staging stage, String file) throws SQLException {
+    List<String> top = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT split_part(split_part(reason, ' ''', 1), ' (', 1) AS r, "
+        + "count(*) FROM " + stage.rejects.quoted() + " WHERE file_name = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3")) {
+      ps.setString(1, file);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          top.add(rs.getString(1) + " x" + rs.getLong(2));
+        }
+      }
+    }
+    return String.join(", ", top);
+  }
+
+  /** Moves the accepted files' staging rows into the tables and writes their ledger rows: ONE transaction. */
+  static void commit(Connection c, Staging stage, List<FilePlan> accepted, TableRef fact, TableRef bronze,
+      TableRef rejects, TableRef ledger) throws SQLException {
+    if (accepted.isEmpty()) {
+      return;
+    }
+    Long[] ids = accepted.stream().map(f -> f.fileId).toArray(Long[]::new);
+    String[] names = accepted.stream().map(f -> f.name).toArray(String[]::new);
+    c.setAutoCommit(false);
+    try {
+      Array idArray = c.createArrayOf("bigint", ids);
+      Array nameArray = c.createArrayOf("text", names);
+      for (FilePlan f : accepted) {
+        if (f.action.equals("replace")) {
+          try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + fact.quoted()
+              + " WHERE birth_id >= ? AND birth_id < ?")) {
+            ps.setLong(1, f.fileId * ID_BASE);
+            ps.setLong(2, (f.fileId + 1) * ID_BASE);
+            ps.executeUpdate();
+          }
+          for (TableRef t : List.of(bronze, rejects, ledger)) {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.quoted() + " WHERE file_name = ?")) {
+              ps.setString(1, f.name);
+              ps.executeUpdate();
+            }
+          }
+        }
+      }
+      String cols = String.join(", ", FactBirths.COLUMNS);
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + fact.quoted() + " (" + cols + ") SELECT " + cols
+          + " FROM " + stage.silver.quoted() + " WHERE birth_id / " + ID_BASE + " = ANY (?)")) {
+        ps.setArray(1, idArray);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + bronze.quoted() + " SELECT * FROM "
+          + stage.bronze.quoted() + " WHERE file_name = ANY (?)")) {
+        ps.setArray(1, nameArray);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + rejects.quoted()
+          + " (file_name, line_number, raw_line, reason) SELECT file_name, line_number, raw_line, reason FROM "
+          + stage.rejects.quoted() + " WHERE file_name = ANY (?)")) {
+        ps.setArray(1, nameArray);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ledger.quoted() + " (file_id, file_name, sha256, "
+          + "bytes, lines_read, rows_loaded, rows_rejected, loaded_at, replaced_count) VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)")) {
+        for (FilePlan f : accepted) {
+          ps.setLong(1, f.fileId);
+          ps.setString(2, f.name);
+          ps.setString(3, f.sha256);
+          ps.setLong(4, f.bytes);
+          ps.setLong(5, f.lines);
+          ps.setLong(6, f.loaded);
+          ps.setLong(7, f.rejected);
+          ps.setInt(8, f.action.equals("replace") ? 1 : 0);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      Runnable hook = beforeCommit;
+      if (hook != null) {
+        hook.run();
+      }
+      c.commit();
+    } catch (SQLException | RuntimeException | Error e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(true);
+    }
+  }
+
+  static void summarize(Progress progress, RunReport report, List<FilePlan> files, TableRef fact, TableRef bronze,
+      TableRef rejects, long started) {
+    int i = 0;
+    long read = 0;
+    long loaded = 0;
+    long rejected = 0;
+    for (FilePlan f : files) {
+      String what;
+      if (f.action.equals("skip")) {
+        what = "already loaded " + f.previousLoad + " (same sha256): skipped";
+      } else if (f.refusal != null) {
+        what = "REFUSED, nothing loaded: " + f.refusal;
+      } else {
+        what = f.action.equals("replace") ? "replaced the rows of its previous version" : "loaded";
+        read += f.lines;
+        loaded += f.loaded;
+        rejected += f.rejected;
+      }
+      if (f.action.equals("skip")) {
+        progress.step(++i, files.size(), "%-28s %s", f.name, what);
+      } else if (f.refusal != null) {
+        progress.step(++i, files.size(), "%-28s %10s lines  %s", f.name, Progress.rows(f.lines), what);
+      } else {
+        progress.step(++i, files.size(), "%-28s %10s lines  %10s loaded  %8s rejected  %s", f.name,
+            Progress.rows(f.lines), Progress.rows(f.loaded), Progress.rows(f.rejected), what);
+      }
+      Map<String, Object> d = new LinkedHashMap<>();
+      d.put("fileId", f.fileId);
+      d.put("action", f.refusal != null ? "refused" : f.action);
+      d.put("linesRead", f.lines);
+      d.put("rowsLoaded", f.refusal != null ? 0 : f.loaded);
+      d.put("rowsRejected", f.refusal != null ? 0 : f.rejected);
+      d.put("linesTypable", f.loaded);
+      d.put("linesUntypable", f.rejected);
+      d.put("sha256", f.sha256);
+      if (f.refusal != null) {
+        d.put("refusal", f.refusal);
+      }
+      report.detail("file:" + f.name, d);
+    }
+    long done = files.stream().filter(f -> !f.action.equals("skip") && f.refusal == null).count();
+    long refused = files.stream().filter(f -> f.refusal != null).count();
+    long nanos = System.nanoTime() - started;
+    report.table(fact.toString(), loaded, "appended").table(bronze.toString(), loaded + rejected, "appended")
+        .table(rejects.toString(), rejected, "appended");
+    report.counter("filesLoaded", done).counter("filesSkipped", count(files, "skip")).counter("filesRefused", refused);
+    progress.say("ingest: summary");
+    progress.say("  files   %d matched: %d loaded (%d replaced), %d skipped (already loaded), %d refused", files.size(),
+        done, files.stream().filter(f -> f.action.equals("replace") && f.refusal == null).count(), count(files, "skip"),
+        refused);
+    progress.say("  lines   %s read, %s loaded into %s, %s rejected into %s", Progress.rows(read), Progress.rows(loaded),
+        fact, Progress.rows(rejected), rejects);
+    progress.say("  time    %s (%s lines/s)", Progress.seconds(nanos), Progress.rows((long) (read / (nanos / 1e9))));
+  }
+
+  /** The UNLOGGED staging tables of one run (one run at a time: PipelineLock). */
+  static final class Staging {
+    final TableRef silver;
+    final TableRef bronze;
+    final TableRef rejects;
+    final TableRef files;
+
+    Staging(String schema) {
+      silver = TableRef.of(schema, "ingest_stage_silver");
+      bronze = TableRef.of(schema, "ingest_stage_bronze");
+      rejects = TableRef.of(schema, "ingest_stage_rejects");
+      files = TableRef.of(schema, "ingest_stage_files");
+    }
+
+    void create(Connection c) throws SQLException {
+      dropQuietly(c);
+      Db.execute(c, FactBirths.createTableSql(silver).replaceFirst("CREATE TABLE", "CREATE UNLOGGED TABLE"));
+      Db.execute(c, "CREATE UNLOGGED TABLE " + bronze.quoted() + " (file_name text NOT NULL, line_number integer "
+          + "NOT NULL, codmunres text, dtnasc text, sexo text, peso text, semagestac text, idademae text, parto text, "
+          + "consprenat text, codestab text)");
+      Db.execute(c, "CREATE UNLOGGED TABLE " + rejects.quoted() + " (file_name text NOT NULL, line_number integer "
+          + "NOT NULL, raw_line text NOT NULL, reason text NOT NULL)");
+      Db.execute(c, "CREATE UNLOGGED TABLE " + files.quoted() + " (file_name text NOT NULL, file_id bigint NOT NULL, "
+          + "lines_read bigint NOT NULL, sha256 text NOT NULL, error text)");
+    }
+
+    void dropQuietly(Connection c) {
+      for (TableRef t : List.of(silver, bronze, rejects, files)) {
+        try {
+          Db.dropIfExists(c, t);
+        } catch (SQLException ignored) {
+          // best effort: the next run drops leftovers first
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,287 @@
+package org.warehouse.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.nullValue;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.Assert.assertThrows;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.junit.After;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.ingest.SinascCsvWriter;
+import org.warehouse.transforms.ingest.SinascCsvWriter.Damage;
+import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.WarehouseException;
+
+/** ingest on the DirectRunner against PostgreSQL, checked against the SQL oracle ({@link IngestOracle}). */
+public class IngestPipelineTest {
+  @ClassRule public static final TestDatabase DB = new TestDatabase();
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  @After
+  public void noHook() {
+    IngestPipeline.beforeCommit = null;
+  }
+
+  static List<SinascCsvWriter.FileResult> generate(Path dir, long births, int files, double badRate, long seed,
+      String... extra) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--out=" + dir, "--births=" + births, "--files=" + files,
+        "--badRate=" + badRate, "--seed=" + seed));
+    args.addAll(Arrays.asList(extra));
+    return GenerateCsvPipeline.run(PipelineOptionsFactory.fromArgs(args.toArray(new String[0])).withValidation()
+        .as(GenerateCsvPipeline.GenerateCsvOptions.class));
+  }
+
+  static IngestPipeline.IngestOptions options(TestDatabase db, String schema, String input, String... extra) {
+    List<String> args = new ArrayList<>(Arrays.asList(db.connectionArgs()));
+    if (Arrays.stream(extra).noneMatch(a -> a.startsWith("--runner="))) {
+      args.add("--runner=DirectRunner");
+    }
+    args.add("--schema=" + schema);
+    args.add("--input=" + input);
+    args.addAll(Arrays.asList(extra));
+    return PipelineOptionsFactory.fromArgs(args.toArray(new String[0])).withValidation()
+        .as(IngestPipeline.IngestOptions.class);
+  }
+
+  static void createSchema(Connection c, String schema) throws Exception {
+    Db.execute(c, "CREATE SCHEMA " + schema);
+    IngestOracle.create(c, schema);
+  }
+
+  /** Counts that must not move when a run changes nothing. */
+  static String state(Connection c, String s) throws Exception {
+    return Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births") + "/"
+        + Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw") + "/"
+        + Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_rejects") + "/"
+        + Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files") + "/"
+        + Db.queryLong(c, "SELECT coalesce(sum(hashtext(sha256 || loaded_at::text || file_id)), 0) FROM "
+            + s + ".ingest_files");
+  }
+
+  /** Every damaged line is a reject whose reason names the damaged column; nothing else is rejected. */
+  static void assertRejectsAreTheDamagedLines(Connection c, String s, List<SinascCsvWriter.FileResult> files)
+      throws Exception {
+    Map<String, String> got = new HashMap<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT file_name, line_number, reason FROM " + s + ".ingest_rejects");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        got.put(rs.getString(1) + ":" + rs.getLong(2), rs.getString(3));
+      }
+    }
+    int expected = 0;
+    Map<Damage, Integer> kinds = new HashMap<>();
+    for (SinascCsvWriter.FileResult f : files) {
+      String name = f.path.getFileName().toString();
+      long loaded = Db.queryLong(c, "SELECT rows_loaded FROM " + s + ".ingest_files WHERE file_name = '" + name + "'");
+      long rejected = Db.queryLong(c, "SELECT rows_rejected FROM " + s + ".ingest_files WHERE file_name = '" + name + "'");
+      long read = Db.queryLong(c, "SELECT lines_read FROM " + s + ".ingest_files WHERE file_name = '" + name + "'");
+      assertThat(name + " lines", read, is(f.lines));
+      assertThat(name + " loaded + rejected = lines", loaded + rejected, is(f.lines));
+      assertThat(name + " rejected", rejected, is((long) f.damaged.size()));
+      for (Map.Entry<Long, Damage> d : f.damaged.entrySet()) {
+        String reason = got.get(name + ":" + d.getKey());
+        assertThat(name + ":" + d.getKey() + " " + d.getValue() + " is rejected", reason != null, is(true));
+        kinds.merge(d.getValue(), 1, Integer::sum);
+        expected++;
+        switch (d.getValue()) {
+          case BAD_DATE: assertThat(reason, startsWith("DTNASC: invalid date '31")); break;
+          case BAD_WEIGHT: assertThat(reason, startsWith("PESO: not a number")); break;
+          case RAGGED_ROW: assertThat(reason, containsString("(missing SEXO, RACACOR, PESO)")); break;
+          case UNKNOWN_CODE: assertThat(reason, org.hamcrest.Matchers.anyOf(equalTo("SEXO: unknown code (1 M, 2 F, 0 ignored) '7'"),
+              startsWith("PARTO: unknown code"))); break;
+          case UNBALANCED_QUOTE: assertThat(reason, startsWith("row: unbalanced or misplaced quote")); break;
+          case EMPTY_LINE: assertThat(reason, equalTo("row: empty line")); break;
+          default: throw new AssertionError(d);
+        }
+      }
+    }
+    assertThat("every damage kind occurs", kinds.size(), is(Damage.values().length));
+    assertThat("no other rejects", got.size(), is(expected));
+  }
+
+  @Test
+  public void loadsTypedRowsEqualToTheSqlOracleRejectsEveryDamagedLineAndARerunChangesNothing() throws Exception {
+    String s = "s_load";
+    Path dir = tmp.newFolder("load").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 3000, 3, 0.02, 11);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      assertThat(IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05")) != null, is(true));
+      for (SinascCsvWriter.FileResult f : files) {
+        IngestOracle.addFile(c, s, f.path, "LATIN1");
+      }
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s);
+      assertRejectsAreTheDamagedLines(c, s, files);
+      // bronze: every line that split into the header's columns, i.e. all but empty/ragged/quote lines
+      long unsplit = files.stream().flatMap(f -> f.damaged.values().stream()).filter(d -> d == Damage.EMPTY_LINE
+          || d == Damage.RAGGED_ROW || d == Damage.UNBALANCED_QUOTE).count();
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw"), is(3000 - unsplit));
+      assertThat(IngestOracle.count(c, "SELECT file_name, line_number::bigint FROM " + s + ".bronze_sinasc_raw "
+          + "EXCEPT SELECT file_name, line_number FROM " + s + ".oracle_split WHERE splits"), is(0L));
+
+      String before = state(c, s);
+      assertThat("a re-run loads nothing", IngestPipeline.run(options(DB, s, dir + "/*.csv")), nullValue());
+      assertThat(state(c, s), equalTo(before));
+    }
+  }
+
+  @Test
+  public void gzippedUtf8WithBomAndUtf8WithoutBomKeepTheirAccents() throws Exception {
+    String s = "s_utf8";
+    Path gz = tmp.newFolder("gz").toPath();
+    Path plain = tmp.newFolder("plain").toPath();
+    List<SinascCsvWriter.FileResult> a = generate(gz, 1500, 2, 0.03, 21, "--encoding=UTF-8", "--bom=true", "--gzip=true");
+    List<SinascCsvWriter.FileResult> b = generate(plain, 1000, 1, 0.03, 22, "--encoding=UTF-8");
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, gz + "/*.gz", "--maxRejectRatio=0.1")); // default Latin-1, BOM wins
+      IngestPipeline.run(options(DB, s, plain + "/*", "--encoding=UTF-8", "--maxRejectRatio=0.1"));
+      for (SinascCsvWriter.FileResult f : a) {
+        IngestOracle.addFile(c, s, f.path, "UTF8");
+      }
+      IngestOracle.addFile(c, s, b.get(0).path, "UTF8");
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s); // rejects' raw_line equals the server's UTF-8 decoding
+      List<SinascCsvWriter.FileResult> all = new ArrayList<>(a);
+      all.addAll(b);
+      assertRejectsAreTheDamagedLines(c, s, all);
+      assertThat("accented names survived", Db.queryLong(c, "SELECT count(*) FROM " + s
+          + ".ingest_rejects WHERE raw_line ~ '[ãáéíóúçõâêô]'") > 0, is(true));
+      assertThat("no mojibake", Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_rejects WHERE raw_line ~ 'Ã'"),
+          is(0L));
+    }
+  }
+
+  @Test
+  public void aChangedFileFailsWithoutReplaceAndIsReplacedAtomicallyWithIt() throws Exception {
+    String s = "s_replace";
+    Path dir = tmp.newFolder("replace").toPath();
+    Path other = tmp.newFolder("replace2").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 2000, 2, 0.005, 31);
+    List<SinascCsvWriter.FileResult> changed = generate(other, 2400, 2, 0.005, 32);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, dir + "/*.csv"));
+      long oldId = Db.queryLong(c, "SELECT file_id FROM " + s + ".ingest_files WHERE file_name = 'sinasc_001.csv'");
+      Files.copy(changed.get(1).path, files.get(1).path, StandardCopyOption.REPLACE_EXISTING);
+      String before = state(c, s);
+      WarehouseException e = assertThrows(WarehouseException.class, () -> IngestPipeline.run(options(DB, s, dir + "/*.csv")));
+      assertThat(e.getMessage(), containsString("sinasc_001.csv"));
+      assertThat(e.getMessage(), containsString("--replace"));
+      assertThat(state(c, s), equalTo(before));
+
+      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--replace=true"));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
+      assertThat("the replaced file keeps its file_id", Db.queryLong(c, "SELECT file_id FROM " + s
+          + ".ingest_files WHERE file_name = 'sinasc_001.csv' AND replaced_count = 1"), is(oldId));
+      for (SinascCsvWriter.FileResult f : files) {
+        IngestOracle.addFile(c, s, f.path, "LATIN1"); // the files as they are now
+      }
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s); // no row of the old version is left, the new one is complete
+      assertThat(Db.queryLong(c, "SELECT lines_read FROM " + s + ".ingest_files WHERE file_name = 'sinasc_001.csv'"),
+          is(changed.get(1).lines));
+    }
+  }
+
+  @Test
+  public void aFileOverMaxRejectRatioLoadsNothingAndExitsOneNamingItAndItsTopReasons() throws Exception {
+    String s = "s_ratio";
+    Path dir = tmp.newFolder("ratio").toPath();
+    Path bad = tmp.newFolder("ratio-bad").toPath();
+    generate(dir, 1000, 1, 0.0, 41);
+    List<SinascCsvWriter.FileResult> b = generate(bad, 600, 1, 0.1, 42);
+    Files.move(b.get(0).path, dir.resolve("bad_000.csv"));
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      List<String> args = new ArrayList<>(List.of("ingest", "--runner=DirectRunner", "--schema=" + s,
+          "--input=" + dir + "/*.csv"));
+      args.addAll(Arrays.asList(DB.connectionArgs()));
+      int code = Main.run(args.toArray(new String[0]), new PrintStream(out, true, StandardCharsets.UTF_8),
+          new PrintStream(err, true, StandardCharsets.UTF_8));
+      String stderr = err.toString(StandardCharsets.UTF_8);
+      assertThat(stderr, code, is(Main.FAILED));
+      assertThat(stderr, containsString("bad_000.csv"));
+      assertThat(stderr, containsString("top reasons: "));
+      assertThat(stderr, containsString("DTNASC: invalid date x"));
+      for (String t : List.of("bronze_sinasc_raw", "ingest_rejects", "ingest_files")) {
+        assertThat(t, Db.queryLong(c, "SELECT count(*) FROM " + s + "." + t + " WHERE file_name = 'bad_000.csv'"), is(0L));
+      }
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births"), is(1000L));
+      IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
+      IngestOracle.addFile(c, s, dir.resolve("bad_000.csv"), "LATIN1"); // not in the ledger: must match nothing
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s);
+    }
+  }
+
+  @Test
+  public void aFailureInsideTheCommitLeavesEveryTableAsItWas() throws Exception {
+    String s = "s_fail";
+    Path dir = tmp.newFolder("fail").toPath();
+    Path more = tmp.newFolder("fail2").toPath();
+    generate(dir, 1000, 1, 0.005, 51);
+    List<SinascCsvWriter.FileResult> second = generate(more, 1500, 1, 0.005, 52);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, dir + "/*.csv"));
+      Files.move(second.get(0).path, dir.resolve("later_000.csv"));
+      String before = state(c, s);
+      IngestPipeline.beforeCommit = () -> {
+        throw new IllegalStateException("injected failure before COMMIT");
+      };
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> IngestPipeline.run(options(DB, s, dir + "/*.csv")));
+      assertThat(e.getMessage(), containsString("injected"));
+      assertThat(state(c, s), equalTo(before));
+      assertThat("staging tables dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
+          + "' AND tablename LIKE 'ingest_stage_%'"), is(0L));
+
+      IngestPipeline.beforeCommit = null;
+      IngestPipeline.run(options(DB, s, dir + "/*.csv"));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
+      IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
+      IngestOracle.addFile(c, s, dir.resolve("later_000.csv"), "LATIN1");
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s);
+    }
+  }
+
+  @Test
+  public void generateCsvRunsFromTheLauncherWithoutADatabase() throws Exception {
+    Path dir = tmp.newFolder("launcher").toPath();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.run(new String[] {"generate-csv", "--out=" + dir, "--births=50", "--files=2", "--badRate=0",
+        "--gzip"}, System.out, new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(err.toString(StandardCharsets.UTF_8), code, is(Main.OK));
+    assertThat(Files.exists(dir.resolve("sinasc_000.csv.gz")), is(true));
+    assertThat(Files.exists(dir.resolve("sinasc_001.csv.gz")), is(true));
+    assertThat(Main.run(new String[] {"generate-csv", "--births=5"}, System.out,
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)), is(Main.USAGE));
+  }
+}

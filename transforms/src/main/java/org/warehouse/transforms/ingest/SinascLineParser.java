@@ -1,0 +1,290 @@
+package org.warehouse.transforms.ingest;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
+import java.time.DateTimeException;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+import org.warehouse.transforms.births.BirthRecord;
+
+/**
+ * Splits one physical line of a SINASC export with Commons CSV ({@code ;}, {@code "} quotes) and
+ * types the columns fact_births needs. Each line is parsed on its own: SINASC records never span
+ * lines, and an unbalanced quote then costs that one line instead of swallowing the rest of the file.
+ *
+ * <p>Typing rules (empty value = NULL unless the column is required):
+ *
+ * <ul>
+ *   <li>CODMUNRES (required): 6 digits (DATASUS code), or 7 digits (IBGE code: the check digit is dropped).
+ *   <li>DTNASC (required): ddMMyyyy, a real calendar date, year 1900..2100.
+ *   <li>SEXO: 1 or M = male (1), 2 or F = female (2), 0 or I = ignored (0).
+ *   <li>PESO: grams, 1..9999.
+ *   <li>SEMAGESTAC, IDADEMAE, CONSPRENAT: 1–2 digits; 99 (SINASC's "ignored") = NULL. These are the
+ *       numeric SINASC fields (weeks, years, visits), not the categorical GESTACAO/CONSULTAS.
+ *   <li>PARTO: 1 vaginal, 2 cesarean, 9 ignored.
+ *   <li>CODESTAB (CNES): 1..7 digits.
+ * </ul>
+ *
+ * A reason always starts with the column it is about ({@code "PESO: not a number '3,2kg'"}), or
+ * with {@code "row: "} when the line as a whole cannot be split into the header's columns.
+ */
+public final class SinascLineParser implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The SINASC columns ingest types, in bronze/silver order. */
+  public static final List<String> REQUIRED =
+      List.of("CODMUNRES", "DTNASC", "SEXO", "PESO", "SEMAGESTAC", "IDADEMAE", "PARTO", "CONSPRENAT", "CODESTAB");
+
+  static final int CODMUNRES = 0;
+  static final int DTNASC = 1;
+  static final int SEXO = 2;
+  static final int PESO = 3;
+  static final int SEMAGESTAC = 4;
+  static final int IDADEMAE = 5;
+  static final int PARTO = 6;
+  static final int CONSPRENAT = 7;
+  static final int CODESTAB = 8;
+
+  public static final CSVFormat FORMAT =
+      CSVFormat.RFC4180.builder().setDelimiter(';').setQuote('"').setRecordSeparator("\r\n").build();
+
+  private final List<String> header;
+  private final int[] index; // REQUIRED[i] is at field index[i]
+
+  /** The result of one line: either typed values (and the raw fields) or the reason it was rejected. */
+  public static final class Result {
+    /** The REQUIRED fields as text (null when the line could not be split into the header's columns). */
+    public String[] raw;
+    /** fact_births columns birth_date(epoch day), code, cnes, sex, weight, weeks, age, delivery, prenatal. */
+    public final int[] typed = new int[9];
+    /** Null when the line is good. */
+    public String reason;
+
+    public boolean ok() {
+      return reason == null;
+    }
+  }
+
+  private SinascLineParser(List<String> header, int[] index) {
+    this.header = header;
+    this.index = index;
+  }
+
+  /**
+   * Reads the header line; a missing required column is a file-level error (the message names it).
+   *
+   * @throws IllegalArgumentException naming the missing columns
+   */
+  public static SinascLineParser forHeader(String headerLine) {
+    String h = headerLine;
+    if (!h.isEmpty() && h.charAt(0) == '\uFEFF') {
+      h = h.substring(1);
+    }
+    List<String> names = new ArrayList<>();
+    for (String f : split(h)) {
+      names.add(f.trim().toUpperCase(Locale.ROOT));
+    }
+    int[] index = new int[REQUIRED.size()];
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < REQUIRED.size(); i++) {
+      index[i] = names.indexOf(REQUIRED.get(i));
+      if (index[i] < 0) {
+        missing.add(REQUIRED.get(i));
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("header lacks column(s) " + String.join(", ", missing)
+          + " (header: " + String.join(";", names) + ")");
+    }
+    return new SinascLineParser(List.copyOf(names), index);
+  }
+
+  public List<String> header() {
+    return header;
+  }
+
+  private static List<String> split(String line) {
+    try (CSVParser p = CSVParser.parse(new StringReader(line), FORMAT)) {
+      Iterator<CSVRecord> it = p.iterator();
+      if (!it.hasNext()) {
+        return List.of();
+      }
+      return it.next().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Parses one data line into {@code r} (reused by the caller). */
+  public Result parse(String line, Result r) {
+    r.raw = null;
+    r.reason = null;
+    if (line.isBlank()) {
+      r.reason = "row: empty line";
+      return r;
+    }
+    if (line.indexOf('\0') >= 0) {
+      r.reason = "row: contains a NUL byte (binary data?)";
+      return r;
+    }
+    if (line.indexOf('\uFFFD') >= 0) {
+      r.reason = "row: bytes that are not valid in the file's encoding (check --encoding)";
+      return r;
+    }
+    List<String> fields;
+    try {
+      fields = split(line);
+    } catch (RuntimeException e) {
+      r.reason = "row: unbalanced or misplaced quote (" + firstLine(e) + ")";
+      return r;
+    }
+    if (fields.size() != header.size()) {
+      StringBuilder sb = new StringBuilder("row: ").append(fields.size()).append(" fields, the header has ")
+          .append(header.size());
+      if (fields.size() < header.size()) {
+        sb.append(" (missing ").append(String.join(", ", header.subList(fields.size(), header.size()))).append(')');
+      }
+      r.reason = sb.toString();
+      return r;
+    }
+    String[] raw = new String[REQUIRED.size()];
+    for (int i = 0; i < raw.length; i++) {
+      raw[i] = fields.get(index[i]).trim();
+    }
+    r.raw = raw;
+    int[] t = r.typed;
+    // CODMUNRES
+    String v = raw[CODMUNRES];
+    if (v.isEmpty()) {
+      return reject(r, CODMUNRES, "missing", v);
+    }
+    if (!digits(v) || (v.length() != 6 && v.length() != 7)) {
+      return reject(r, CODMUNRES, "not a 6- or 7-digit municipality code", v);
+    }
+    t[1] = v.length() == 7 ? Integer.parseInt(v) / 10 : Integer.parseInt(v);
+    // DTNASC
+    v = raw[DTNASC];
+    if (v.isEmpty()) {
+      return reject(r, DTNASC, "missing", v);
+    }
+    if (v.length() != 8 || !digits(v)) {
+      return reject(r, DTNASC, "not a ddMMyyyy date", v);
+    }
+    int day = Integer.parseInt(v.substring(0, 2));
+    int month = Integer.parseInt(v.substring(2, 4));
+    int year = Integer.parseInt(v.substring(4));
+    if (year < 1900 || year > 2100) {
+      return reject(r, DTNASC, "year out of range 1900..2100", v);
+    }
+    try {
+      t[0] = (int) LocalDate.of(year, month, day).toEpochDay();
+    } catch (DateTimeException e) {
+      return reject(r, DTNASC, "invalid date", v);
+    }
+    // CODESTAB
+    v = raw[CODESTAB];
+    if (v.isEmpty()) {
+      t[2] = BirthRecord.NULL;
+    } else if (!digits(v) || v.length() > 7) {
+      return reject(r, CODESTAB, "not a CNES code (1..7 digits)", v);
+    } else {
+      t[2] = Integer.parseInt(v);
+    }
+    // SEXO
+    v = raw[SEXO];
+    switch (v.toUpperCase(Locale.ROOT)) {
+      case "": t[3] = BirthRecord.NULL; break;
+      case "1": case "M": t[3] = 1; break;
+      case "2": case "F": t[3] = 2; break;
+      case "0": case "I": t[3] = 0; break;
+      default: return reject(r, SEXO, "unknown code (1 M, 2 F, 0 ignored)", v);
+    }
+    // PESO
+    v = raw[PESO];
+    if (v.isEmpty()) {
+      t[4] = BirthRecord.NULL;
+    } else if (!digits(v)) {
+      return reject(r, PESO, "not a number", v);
+    } else if (v.length() > 4 || Integer.parseInt(v) < 1) {
+      return reject(r, PESO, "out of range 1..9999 g", v);
+    } else {
+      t[4] = Integer.parseInt(v);
+    }
+    int x = smallCount(r, SEMAGESTAC);
+    if (r.reason != null) {
+      return r;
+    }
+    t[5] = x;
+    x = smallCount(r, IDADEMAE);
+    if (r.reason != null) {
+      return r;
+    }
+    t[6] = x;
+    // PARTO
+    v = raw[PARTO];
+    switch (v) {
+      case "": t[7] = BirthRecord.NULL; break;
+      case "1": t[7] = 1; break;
+      case "2": t[7] = 2; break;
+      case "9": t[7] = 9; break;
+      default: return reject(r, PARTO, "unknown code (1 vaginal, 2 cesarean, 9 ignored)", v);
+    }
+    x = smallCount(r, CONSPRENAT);
+    if (r.reason != null) {
+      return r;
+    }
+    t[8] = x;
+    return r;
+  }
+
+  /** 1–2 digits; 99 and empty = NULL. */
+  private static int smallCount(Result r, int col) {
+    String v = r.raw[col];
+    if (v.isEmpty() || v.equals("99")) {
+      return BirthRecord.NULL;
+    }
+    if (!digits(v)) {
+      reject(r, col, "not a number", v);
+      return 0;
+    }
+    if (v.length() > 2) {
+      reject(r, col, "out of range 0..98 (99 = ignored)", v);
+      return 0;
+    }
+    return Integer.parseInt(v);
+  }
+
+  private static Result reject(Result r, int col, String what, String value) {
+    r.reason = REQUIRED.get(col) + ": " + what + " '" + value + "'";
+    return r;
+  }
+
+  private static boolean digits(String s) {
+    if (s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String firstLine(Throwable e) {
+    Throwable t = e.getCause() != null ? e.getCause() : e;
+    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    int nl = m.indexOf('\n');
+    m = nl < 0 ? m : m.substring(0, nl);
+    return m.length() > 120 ? m.substring(0, 120) : m;
+  }
+}

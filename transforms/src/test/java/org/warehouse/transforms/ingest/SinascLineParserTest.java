@@ -1,0 +1,83 @@
+package org.warehouse.transforms.ingest;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.nullValue;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.Assert.assertThrows;
+
+import java.time.LocalDate;
+import org.junit.Test;
+import org.warehouse.transforms.births.BirthRecord;
+
+public class SinascLineParserTest {
+  // a header in another order than the generator's, with lower case, quotes and a BOM
+  private static final String HEADER =
+      "\uFEFF\"dtnasc\";SEXO;\"CODMUNRES\";PESO;OUTRA;SEMAGESTAC;IDADEMAE;PARTO;CONSPRENAT;CODESTAB";
+  private final SinascLineParser p = SinascLineParser.forHeader(HEADER);
+
+  private SinascLineParser.Result parse(String line) {
+    return p.parse(line, new SinascLineParser.Result());
+  }
+
+  @Test
+  public void typesAGoodLineWithQuotesAndSevenDigitCode() {
+    SinascLineParser.Result r = parse("\"29022020\";2;\"3550308\";3250;\"São; Paulo\";39;99;2;;\"2077485\"");
+    assertThat(r.reason, nullValue());
+    assertThat(r.typed[0], is((int) LocalDate.of(2020, 2, 29).toEpochDay()));
+    assertThat(r.typed[1], is(355030)); // IBGE 7-digit code: check digit dropped
+    assertThat(r.typed[2], is(2077485));
+    assertThat(r.typed[3], is(2));
+    assertThat(r.typed[4], is(3250));
+    assertThat(r.typed[5], is(39));
+    assertThat(r.typed[6], is(BirthRecord.NULL)); // 99 = ignored
+    assertThat(r.typed[7], is(2));
+    assertThat(r.typed[8], is(BirthRecord.NULL)); // empty
+    assertThat(r.raw[0], equalTo("3550308")); // raw fields in REQUIRED order, quotes removed
+    assertThat(r.raw[1], equalTo("29022020"));
+  }
+
+  @Test
+  public void lettersForSexAreAccepted() {
+    assertThat(parse("01012020;M;355030;;x;;;;;").typed[3], is(1));
+    assertThat(parse("01012020;F;355030;;x;;;;;").typed[3], is(2));
+    assertThat(parse("01012020;I;355030;;x;;;;;").typed[3], is(0));
+  }
+
+  @Test
+  public void everyBadValueIsRejectedNamingItsColumn() {
+    assertThat(parse("31022020;1;355030;3000;x;38;25;1;7;").reason, equalTo("DTNASC: invalid date '31022020'"));
+    assertThat(parse("2020-01-01;1;355030;3000;x;38;25;1;7;").reason, startsWith("DTNASC: not a ddMMyyyy date"));
+    assertThat(parse(";1;355030;3000;x;38;25;1;7;").reason, startsWith("DTNASC: missing"));
+    assertThat(parse("01012020;1;35503;3000;x;38;25;1;7;").reason, startsWith("CODMUNRES: not a 6- or 7-digit"));
+    assertThat(parse("01012020;1;;3000;x;38;25;1;7;").reason, startsWith("CODMUNRES: missing"));
+    assertThat(parse("01012020;7;355030;3000;x;38;25;1;7;").reason, startsWith("SEXO: unknown code"));
+    assertThat(parse("01012020;1;355030;3,2kg;x;38;25;1;7;").reason, equalTo("PESO: not a number '3,2kg'"));
+    assertThat(parse("01012020;1;355030;12345;x;38;25;1;7;").reason, startsWith("PESO: out of range"));
+    assertThat(parse("01012020;1;355030;3000;x;3x;25;1;7;").reason, startsWith("SEMAGESTAC: not a number"));
+    assertThat(parse("01012020;1;355030;3000;x;38;250;1;7;").reason, startsWith("IDADEMAE: out of range"));
+    assertThat(parse("01012020;1;355030;3000;x;38;25;5;7;").reason, startsWith("PARTO: unknown code"));
+    assertThat(parse("01012020;1;355030;3000;x;38;25;1;-1;").reason, startsWith("CONSPRENAT: not a number"));
+    assertThat(parse("01012020;1;355030;3000;x;38;25;1;7;ABC").reason, startsWith("CODESTAB: not a CNES code"));
+  }
+
+  @Test
+  public void rowLevelProblemsAreRejected() {
+    assertThat(parse("").reason, equalTo("row: empty line"));
+    assertThat(parse("01012020;1;355030;3000;x;38;25").reason,
+        equalTo("row: 7 fields, the header has 10 (missing PARTO, CONSPRENAT, CODESTAB)"));
+    assertThat(parse("01012020;1;355030;3000;x;38;25;1;7;1;2").reason, startsWith("row: 11 fields"));
+    assertThat(parse("01012020;1;\"355030;3000;x;38;25;1;7;1").reason, startsWith("row: unbalanced or misplaced quote"));
+    assertThat(parse("01012020;1;\"355030\";3000;\"x;38;25;1;7;1").reason, startsWith("row: unbalanced"));
+    assertThat(parse("01012020;1;355030;3000;x\uFFFD;38;25;1;7;").reason, containsString("encoding"));
+  }
+
+  @Test
+  public void headerWithoutARequiredColumnIsAFileError() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SinascLineParser.forHeader("DTNASC;SEXO;CODMUNRES;IDADEMAE;PARTO;CONSPRENAT;CODESTAB"));
+    assertThat(e.getMessage(), containsString("PESO, SEMAGESTAC"));
+  }
+}
