@@ -45,10 +45,13 @@ import org.warehouse.transforms.jdbc.Db;
  * must equal PostgreSQL's own computation (scripts/sql/aggregate_oracle.sql, EXCEPT ALL both ways).
  * The cluster is stopped afterwards, also when something fails, and no JVM of it may be left.
  *
- * <p>To cover another pipeline, add a {@link #submit} call in {@link #pipelinesRunOnTheCluster}.
+ * <p>To cover another pipeline, add a {@link #submit} (or {@link #submitWith}) call in
+ * {@link #pipelinesRunOnTheClusterAndAggregatesEqualTheSqlOracle}.
  */
 public class FlinkClusterTest {
   @ClassRule public static final TestDatabase DB = new TestDatabase();
+  /** promote's production database: another private PostgreSQL server. */
+  @ClassRule public static final TestDatabase PRODUCTION = new TestDatabase("test2");
 
   private static final Path ROOT = Scripts.ROOT;
   private static final Path JAR = Scripts.JAR;
@@ -61,12 +64,23 @@ public class FlinkClusterTest {
   private static Path stateDir;
   private static Path reports;
   private static String master;
+  private static volatile boolean stopped;
 
   @BeforeClass
   public static void startCluster() throws Exception {
     assertTrue("missing " + JAR + ": build it first (mvn -DskipTests package)", Files.isRegularFile(JAR));
     stateDir = Path.of("target", "flink-cluster-test").toAbsolutePath();
     reports = Files.createDirectories(Path.of("target", "flink-cluster-reports").toAbsolutePath());
+    // if this JVM is killed (surefire timeout, Ctrl-C) before @AfterClass, still stop the cluster's JVMs
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (!stopped) {
+        try {
+          script(Duration.ofMinutes(1), ROOT.resolve("scripts/flink-cluster").toString(), "stop");
+        } catch (Exception ignored) {
+          // nothing more to do while the JVM exits
+        }
+      }
+    }, "stop-flink-cluster"));
     Result start = script(Duration.ofMinutes(3), ROOT.resolve("scripts/flink-cluster").toString(), "start");
     System.out.println(start.output);
     assertEquals("scripts/flink-cluster start failed:\n" + start.output, 0, start.exitCode);
@@ -87,6 +101,7 @@ public class FlinkClusterTest {
       }
     }
     Result stop = script(Duration.ofMinutes(1), ROOT.resolve("scripts/flink-cluster").toString(), "stop");
+    stopped = stop.exitCode == 0;
     System.out.println(stop.output);
     assertEquals("scripts/flink-cluster stop failed:\n" + stop.output, 0, stop.exitCode);
     for (String pid : pids) {
@@ -136,6 +151,20 @@ public class FlinkClusterTest {
     assertEquals(AggTable.values().length, aggregate.get("tables").size());
     assertEquals(GENERATED_BIRTHS, aggregate.get("details").get("factRows").asLong());
 
+    // promote every dim_*/agg_* table to the other server; each must equal its source row for row
+    JsonNode promote = submitWith(List.of(
+        "--sourceUrl=" + DB.url(), "--sourceUser=" + DB.user(), "--sourcePasswordFile=" + DB.passwordFile(),
+        "--targetUrl=" + PRODUCTION.url(), "--targetUser=" + PRODUCTION.user(),
+        "--targetPasswordFile=" + PRODUCTION.passwordFile()), "promote");
+    List<String> promoted = new ArrayList<>();
+    promote.get("tables").forEach(t -> promoted.add(t.get("name").asText()));
+    assertEquals("3 dimensions + every agg table: " + promoted, 3 + AggTable.values().length, promoted.size());
+    try (Connection src = DB.connect(); Connection dst = PRODUCTION.connect()) {
+      for (String table : promoted) {
+        assertEquals(table + " on production differs from the source", tableDigest(src, table), tableDigest(dst, table));
+      }
+    }
+
     List<String> states = new ArrayList<>();
     get("/jobs/overview").get("jobs").forEach(j -> states.add(j.get("state").asText()));
     assertThat("every job on the cluster", states, everyItem(equalTo("FINISHED")));
@@ -146,12 +175,26 @@ public class FlinkClusterTest {
    * jobs to the cluster and write a SUCCEEDED report (returned).
    */
   static JsonNode submit(String pipeline, String... args) throws Exception {
+    return submitWith(Arrays.asList(DB.connectionArgs()), pipeline, args);
+  }
+
+  /** Row count and an order-independent hash of every row's text. */
+  static String tableDigest(Connection c, String table) throws Exception {
+    try (var st = c.createStatement();
+        var rs = st.executeQuery("SELECT count(*), coalesce(sum(hashtextextended(x::text, 11)), 0) FROM " + table + " x")) {
+      rs.next();
+      return rs.getLong(1) + "/" + rs.getString(2);
+    }
+  }
+
+  /** {@link #submit} with the pipeline's own connection options (e.g. promote's source and target). */
+  static JsonNode submitWith(List<String> connection, String pipeline, String... args) throws Exception {
     Map<String, String> before = jobStates();
     Path report = reports.resolve(pipeline + ".json");
     Files.deleteIfExists(report);
     List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("scripts/run").toString(), pipeline,
         "--flinkMaster=" + master, "--parallelism=2", "--reportFile=" + report));
-    cmd.addAll(Arrays.asList(DB.connectionArgs()));
+    cmd.addAll(connection);
     cmd.addAll(Arrays.asList(args));
     long t0 = System.nanoTime();
     Result r = script(STEP_TIMEOUT, cmd.toArray(new String[0]));
