@@ -29,6 +29,7 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.ingest.SinascCsvWriter;
 import org.warehouse.transforms.ingest.SinascCsvWriter.Damage;
 import org.warehouse.transforms.jdbc.Db;
@@ -41,7 +42,7 @@ public class IngestPipelineTest {
 
   @After
   public void noHook() {
-    IngestPipeline.beforeCommit = null;
+    LoadSinascFiles.beforeCommit = null;
   }
 
   static List<SinascCsvWriter.FileResult> generate(Path dir, long births, int files, double badRate, long seed,
@@ -252,7 +253,7 @@ public class IngestPipelineTest {
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       Files.move(second.get(0).path, dir.resolve("later_000.csv"));
       String before = state(c, s);
-      IngestPipeline.beforeCommit = () -> {
+      LoadSinascFiles.beforeCommit = () -> {
         throw new IllegalStateException("injected failure before COMMIT");
       };
       IllegalStateException e = assertThrows(IllegalStateException.class,
@@ -262,7 +263,7 @@ public class IngestPipelineTest {
       assertThat("staging tables dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
           + "' AND tablename LIKE 'ingest_stage_%'"), is(0L));
 
-      IngestPipeline.beforeCommit = null;
+      LoadSinascFiles.beforeCommit = null;
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
       IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
