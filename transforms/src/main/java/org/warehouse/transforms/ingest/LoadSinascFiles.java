@@ -13,6 +13,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
@@ -156,10 +161,15 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           if (t.replace.contains(name)) {
             deleteOldVersion(c, name, fileId);
           }
+          ParseSinascFiles.Outcome o;
           CopySink sink = new CopySink(c, name);
-          ParseSinascFiles.Outcome o =
-              ParseSinascFiles.readFile(file, name, fileId, t.encoding, sha, t.bronze != null, sink);
-          sink.flushRejects();
+          try {
+            o = ParseSinascFiles.readFile(file, name, fileId, t.encoding, sha, t.bronze != null, sink);
+            sink.flushRejects();
+            sink.finish(); // every chunk COPYed: the connection is this thread's again
+          } finally {
+            sink.abort();
+          }
           linesRead.inc(o.lines);
           rowsTyped.inc(o.typed);
           rowsRejected.inc(o.rejected);
@@ -254,26 +264,39 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       }
     }
 
-    /** COPYs each chunk as it comes (one COPY statement per ~1 MB chunk) inside the file's transaction. */
+    /**
+     * COPYs each chunk as it comes (one COPY statement per ~1 MB chunk) inside the file's transaction,
+     * from a writer thread, so PostgreSQL inserts one chunk while this thread parses the next (the
+     * connection is used by the writer only until {@link #finish}).
+     */
     final class CopySink implements ParseSinascFiles.Sink {
       private final CopyManager copy;
       private final String name;
       private final StringBuilder rejectLines = new StringBuilder();
       final Map<String, Long> kinds = new HashMap<>();
+      private final BlockingQueue<String[]> queue = new ArrayBlockingQueue<>(4);
+      private final AtomicReference<Throwable> failure = new AtomicReference<>();
+      private volatile boolean aborted;
+      private final Thread writer;
+      private final AtomicLong copies = new AtomicLong();
+      private static final String END = "\0end";
 
       CopySink(Connection c, String name) throws SQLException {
         this.copy = c.unwrap(PGConnection.class).getCopyAPI();
         this.name = name;
+        this.writer = new Thread(this::writeLoop, "ingest-copy-" + name);
+        this.writer.setDaemon(true);
+        this.writer.start();
       }
 
       @Override
       public void silver(StringBuilder chunk) throws IOException {
-        copy(t.fact + " (" + String.join(", ", FactBirths.COLUMNS) + ")", chunk);
+        enqueue(t.fact + " (" + String.join(", ", FactBirths.COLUMNS) + ")", chunk);
       }
 
       @Override
       public void bronze(StringBuilder chunk) throws IOException {
-        copy(t.bronze + " (file_name, line_number, codmunres, dtnasc, sexo, peso, semagestac, idademae, parto, "
+        enqueue(t.bronze + " (file_name, line_number, codmunres, dtnasc, sexo, peso, semagestac, idademae, parto, "
             + "consprenat, codestab)", chunk);
       }
 
@@ -291,28 +314,88 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
 
       void flushRejects() throws IOException {
         if (rejectLines.length() > 0) {
-          copy(t.rejects + " (file_name, line_number, raw_line, reason)", rejectLines);
+          enqueue(t.rejects + " (file_name, line_number, raw_line, reason)", rejectLines);
           rejectLines.setLength(0);
         }
       }
 
-      private void copy(String table, StringBuilder chunk) throws IOException {
+      private void enqueue(String table, StringBuilder chunk) throws IOException {
         chunk.append('\n');
-        byte[] bytes = chunk.toString().getBytes(StandardCharsets.UTF_8);
+        put(new String[] {table, chunk.toString()});
+      }
+
+      private void put(String[] job) throws IOException {
         try {
-          CopyIn in = copy.copyIn("COPY " + table + " FROM STDIN");
-          try {
-            in.writeToCopy(bytes, 0, bytes.length);
-            in.endCopy();
-          } finally {
-            if (in.isActive()) {
-              in.cancelCopy();
-            }
+          while (!queue.offer(job, 100, TimeUnit.MILLISECONDS)) {
+            rethrow();
           }
-        } catch (SQLException e) {
-          throw new WarehouseException("COPY of " + name + " into " + table + " failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while loading " + name, e);
         }
-        copyStatements.inc();
+        rethrow();
+      }
+
+      private void rethrow() {
+        Throwable e = failure.get();
+        if (e instanceof RuntimeException) {
+          throw (RuntimeException) e;
+        }
+        if (e != null) {
+          throw new WarehouseException("COPY of " + name + " failed: " + e.getMessage(), e);
+        }
+      }
+
+      /** Waits until every queued chunk is COPYed; throws the writer's failure. */
+      void finish() throws IOException {
+        put(new String[] {END, null});
+        try {
+          writer.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while loading " + name, e);
+        }
+        rethrow();
+        copyStatements.inc(copies.get());
+      }
+
+      /** Stops the writer (after a failure of this thread) and waits for it: the caller then rolls back. */
+      void abort() {
+        aborted = true;
+        writer.interrupt();
+        try {
+          writer.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+
+      private void writeLoop() {
+        try {
+          while (!aborted) {
+            String[] job = queue.take();
+            if (job[0] == END) {
+              return;
+            }
+            byte[] bytes = job[1].getBytes(StandardCharsets.UTF_8);
+            CopyIn in = copy.copyIn("COPY " + job[0] + " FROM STDIN");
+            try {
+              in.writeToCopy(bytes, 0, bytes.length);
+              in.endCopy();
+            } finally {
+              if (in.isActive()) {
+                in.cancelCopy();
+              }
+            }
+            copies.incrementAndGet(); // Beam metrics are per thread: counted by finish()
+          }
+        } catch (InterruptedException e) {
+          // aborted
+        } catch (SQLException e) {
+          failure.set(new WarehouseException("COPY of " + name + " failed: " + e.getMessage(), e));
+        } catch (RuntimeException | Error e) {
+          failure.set(e);
+        }
       }
     }
   }
