@@ -1,5 +1,7 @@
 package org.warehouse.pipelines;
 
+import java.io.FileNotFoundException;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.Charset;
@@ -26,10 +28,13 @@ import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.MetadataCoderV2;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.Validation;
-import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
@@ -328,8 +333,13 @@ public final class IngestPipeline {
         bronze == null ? null : bronze.quoted(), rejects.quoted(), ledger.quoted(), stage.files.quoted(),
         Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), ids, shas, bytes, replace);
     Pipeline p = Pipeline.create(o);
-    p.apply("MatchInput", FileIO.match().filepattern(o.getInput()))
-        .apply("SpreadFiles", Reshuffle.viaRandomKey())
+    // The planned files as a Create (split across workers by the runner, e.g. 2 + 2 of 4 files on 2
+    // Flink slots) rather than a Reshuffle with random keys, which on Flink could put several files
+    // on one worker while the other idled.
+    List<String> paths = todo.stream().map(f -> f.path).collect(Collectors.toList());
+    p.apply("PlannedFiles", Create.of(paths))
+        .apply("MatchFiles", ParDo.of(new MatchPlannedFn()))
+        .setCoder(MetadataCoderV2.of())
         .apply("ReadMatches", FileIO.readMatches().withCompression(Compression.UNCOMPRESSED))
         .apply("LoadSinascFiles", LoadSinascFiles.into(target));
     PipelineResult result;
@@ -348,6 +358,20 @@ public final class IngestPipeline {
       throw e;
     }
     return result;
+  }
+
+  /** Path → its metadata; a file gone since planning is left out (verify then refuses it). */
+  static final class MatchPlannedFn extends DoFn<String, MatchResult.Metadata> {
+    private static final long serialVersionUID = 1L;
+
+    @ProcessElement
+    public void process(@Element String path, OutputReceiver<MatchResult.Metadata> out) throws IOException {
+      try {
+        out.output(FileSystems.matchSingleFileSpec(path));
+      } catch (FileNotFoundException e) {
+        // disappeared after planning: no summary row, so verify reports it
+      }
+    }
   }
 
   /** Per file: exactly one summary row written by its worker, loaded + rejected = lines read. */
