@@ -1,5 +1,7 @@
 package org.warehouse.pipelines;
 
+import java.io.FileNotFoundException;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.Charset;
@@ -12,11 +14,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -25,29 +28,24 @@ import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.MetadataCoderV2;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.Validation;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.Reshuffle;
-import org.apache.beam.sdk.values.KV;
-import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
-import org.apache.beam.sdk.values.PCollectionTuple;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.transforms.births.FactBirths;
-import org.warehouse.transforms.ingest.IngestReject;
+import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.ingest.ParseSinascFiles;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
-import org.warehouse.transforms.jdbc.WriteByCopy;
 
 /**
  * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields), fact_births (typed, silver) and
@@ -57,13 +55,14 @@ import org.warehouse.transforms.jdbc.WriteByCopy;
  * <ol>
  *   <li>Driver: match the glob, hash every file, compare with the ledger: known and unchanged →
  *       skipped; known and changed → error unless {@code --replace}; new → gets a file_id.
- *   <li>Beam: each file is parsed in one DoFn call (files in parallel) with Commons CSV; typed rows,
- *       bronze rows, dead letters and a per-file summary are COPYed into UNLOGGED staging tables.
- *   <li>Verify per file: loaded + rejected = lines read; refuse files over {@code --maxRejectRatio}
- *       or with a file-level error (none of their rows is committed; exit 1 naming them).
- *   <li>Commit: in ONE transaction, (for --replace) delete the file's old rows, move the staging rows
- *       into the three tables and write the ledger rows. A run killed before the COMMIT leaves every
- *       table as it was; the staging tables are dropped, or dropped by the next run.
+ *   <li>Beam: each file is parsed in one DoFn call (files in parallel) with Commons CSV and loaded by
+ *       that worker in ONE transaction per file ({@link LoadSinascFiles}): (for --replace) delete the
+ *       file's old rows, COPY typed rows into the fact table, raw fields into bronze and dead letters
+ *       into rejects while reading, check the reject ratio at the end, then the ledger row and COMMIT
+ *       — or ROLLBACK when the file is over {@code --maxRejectRatio} or has a file-level error. A
+ *       worker killed mid-file leaves nothing of that file. Each file writes a summary row into an
+ *       UNLOGGED table {@code ingest_stage_files}.
+ *   <li>Verify per file: one summary, loaded + rejected = lines read; refused files → exit 1 naming them.
  * </ol>
  *
  * <p>birth_id = file_id × 10^9 + line number (line 1 is the header), so a file's rows keep their ids
@@ -76,8 +75,6 @@ public final class IngestPipeline {
   static final String FILE_ID_SEQUENCE = "ingest_file_id_seq";
   static final long ID_BASE = ParseSinascFiles.ID_BASE;
 
-  /** Test seam: runs inside the commit transaction, after the moves, before COMMIT. */
-  static volatile Runnable beforeCommit;
 
   /** Options of {@code scripts/run ingest}. */
   public interface IngestOptions extends WarehouseOptions {
@@ -110,6 +107,12 @@ public final class IngestPipeline {
     String getFactTable();
 
     void setFactTable(String value);
+
+    @Description("Also keep the raw fields of every line in bronze_sinasc_raw (false: silver and rejects only)")
+    @Default.Boolean(true)
+    boolean getBronze();
+
+    void setBronze(boolean value);
   }
 
   private IngestPipeline() {}
@@ -179,18 +182,14 @@ public final class IngestPipeline {
       PipelineResult result;
       try {
         long t0 = System.nanoTime();
-        result = runPipeline(o, db, stage, todo);
+        result = runPipeline(o, db, stage, todo, fact, o.getBronze() ? bronze : null, rejects, ledger);
         report.countersFrom(result);
         long t1 = System.nanoTime();
-        verify(c, stage, todo, o.getMaxRejectRatio());
-        List<FilePlan> accepted = todo.stream().filter(f -> f.refusal == null).collect(Collectors.toList());
+        verify(c, stage, todo);
         long t2 = System.nanoTime();
-        commit(c, stage, accepted, fact, bronze, rejects, ledger);
-        long t3 = System.nanoTime();
-        progress.say("ingest: hash+plan %s, parse+COPY into staging %s, verify %s, commit %s",
-            Progress.seconds(t0 - started), Progress.seconds(t1 - t0), Progress.seconds(t2 - t1),
-            Progress.seconds(t3 - t2));
-        report.detail("secondsParse", (t1 - t0) / 1e9).detail("secondsCommit", (t3 - t2) / 1e9);
+        progress.say("ingest: hash+plan %s, parse+COPY+commit per file %s, verify %s",
+            Progress.seconds(t0 - started), Progress.seconds(t1 - t0), Progress.seconds(t2 - t1));
+        report.detail("secondsParse", (t1 - t0) / 1e9).detail("bronze", o.getBronze());
       } finally {
         stage.dropQuietly(c);
       }
@@ -316,60 +315,73 @@ public final class IngestPipeline {
     }
   }
 
-  static PipelineResult runPipeline(IngestOptions o, JdbcConfig db, Staging stage, List<FilePlan> todo) {
+  static PipelineResult runPipeline(IngestOptions o, JdbcConfig db, Staging stage, List<FilePlan> todo,
+      TableRef fact, TableRef bronze, TableRef rejects, TableRef ledger) {
     Map<String, Long> ids = new HashMap<>();
     Map<String, String> shas = new HashMap<>();
+    Map<String, Long> bytes = new HashMap<>();
+    Set<String> replace = new HashSet<>();
     for (FilePlan f : todo) {
       ids.put(f.name, f.fileId);
       shas.put(f.name, f.sha256);
+      bytes.put(f.name, f.bytes);
+      if (f.action.equals("replace")) {
+        replace.add(f.name);
+      }
     }
-    ParseSinascFiles.Spec spec = new ParseSinascFiles.Spec(stage.silver.toString(), stage.bronze.toString(),
-        stage.files.toString(), o.getEncoding(), ids, shas);
+    LoadSinascFiles.Target target = new LoadSinascFiles.Target(db, fact.quoted(),
+        bronze == null ? null : bronze.quoted(), rejects.quoted(), ledger.quoted(), stage.files.quoted(),
+        Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), ids, shas, bytes, replace);
     Pipeline p = Pipeline.create(o);
-    PCollectionTuple parsed = p
-        .apply("MatchInput", FileIO.match().filepattern(o.getInput()))
-        .apply("SpreadFiles", Reshuffle.viaRandomKey())
+    // The planned files as a Create (split across workers by the runner, e.g. 2 + 2 of 4 files on 2
+    // Flink slots) rather than a Reshuffle with random keys, which on Flink could put several files
+    // on one worker while the other idled.
+    List<String> paths = todo.stream().map(f -> f.path).collect(Collectors.toList());
+    p.apply("PlannedFiles", Create.of(paths))
+        .apply("MatchFiles", ParDo.of(new MatchPlannedFn()))
+        .setCoder(MetadataCoderV2.of())
         .apply("ReadMatches", FileIO.readMatches().withCompression(Compression.UNCOMPRESSED))
-        .apply("ParseSinascFiles", ParseSinascFiles.with(spec));
-    PCollection<KV<String, String>> rejectLines = parsed.get(ParseSinascFiles.REJECTS)
-        .apply("FormatRejects", ParDo.of(new FormatRejectFn(stage.rejects.toString())));
-    PCollectionList.of(parsed.get(ParseSinascFiles.ROWS)).and(rejectLines)
-        .apply("AllStagingLines", Flatten.pCollections())
-        .apply("CopyIntoStaging", WriteByCopy.to(db));
-    PipelineResult result = p.run();
-    PipelineResult.State state = result.waitUntilFinish();
-    if (state != PipelineResult.State.DONE) {
-      throw new WarehouseException("the ingest pipeline ended in state " + state + "; nothing loaded");
+        .apply("LoadSinascFiles", LoadSinascFiles.into(target));
+    PipelineResult result;
+    try {
+      result = p.run();
+      PipelineResult.State state = result.waitUntilFinish();
+      if (state != PipelineResult.State.DONE) {
+        throw new WarehouseException("the ingest pipeline ended in state " + state
+            + "; files committed before the failure stay loaded (see ingest_files), the others were rolled back: re-run");
+      }
+    } catch (Pipeline.PipelineExecutionException e) {
+      // the worker's own exception (WarehouseException, …) is the message the user needs
+      if (e.getCause() instanceof RuntimeException) {
+        throw (RuntimeException) e.getCause();
+      }
+      throw e;
     }
     return result;
   }
 
-  /** Dead letter → COPY line of the rejects staging table. */
-  static final class FormatRejectFn extends DoFn<IngestReject, KV<String, String>> {
+  /** Path → its metadata; a file gone since planning is left out (verify then refuses it). */
+  static final class MatchPlannedFn extends DoFn<String, MatchResult.Metadata> {
     private static final long serialVersionUID = 1L;
-    private final String table;
-
-    FormatRejectFn(String table) {
-      this.table = table;
-    }
 
     @ProcessElement
-    public void process(@Element IngestReject r, OutputReceiver<KV<String, String>> out) {
-      out.output(KV.of(table, r.copyLine()));
+    public void process(@Element String path, OutputReceiver<MatchResult.Metadata> out) throws IOException {
+      try {
+        out.output(FileSystems.matchSingleFileSpec(path));
+      } catch (FileNotFoundException e) {
+        // disappeared after planning: no summary row, so verify reports it
+      }
     }
   }
 
-  /** Per file: one summary row, loaded + rejected = lines read; then the reject ratio. */
-  static void verify(Connection c, Staging stage, List<FilePlan> todo, double maxRatio) throws SQLException {
+  /** Per file: exactly one summary row written by its worker, loaded + rejected = lines read. */
+  static void verify(Connection c, Staging stage, List<FilePlan> todo) throws SQLException {
     Map<String, FilePlan> byName = new HashMap<>();
-    Map<Long, FilePlan> byId = new HashMap<>();
-    todo.forEach(f -> {
-      byName.put(f.name, f);
-      byId.put(f.fileId, f);
-    });
+    todo.forEach(f -> byName.put(f.name, f));
     Map<String, Integer> summaries = new HashMap<>();
     try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT file_name, lines_read, error FROM " + stage.files.quoted())) {
+        ResultSet rs = st.executeQuery("SELECT file_name, lines_read, rows_loaded, rows_rejected, error FROM "
+            + stage.files.quoted())) {
       while (rs.next()) {
         FilePlan f = byName.get(rs.getString(1));
         if (f == null) {
@@ -377,26 +389,9 @@ public final class IngestPipeline {
         }
         summaries.merge(f.name, 1, Integer::sum);
         f.lines = rs.getLong(2);
-        if (rs.getString(3) != null) {
-          f.refusal = rs.getString(3);
-        }
-      }
-    }
-    try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT birth_id / " + ID_BASE + ", count(*) FROM " + stage.silver.quoted()
-            + " GROUP BY 1")) {
-      while (rs.next()) {
-        FilePlan f = byId.get(rs.getLong(1));
-        if (f == null) {
-          throw new WarehouseException("staging holds rows of unknown file_id " + rs.getLong(1) + ": re-run");
-        }
-        f.loaded = rs.getLong(2);
-      }
-    }
-    try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT file_name, count(*) FROM " + stage.rejects.quoted() + " GROUP BY 1")) {
-      while (rs.next()) {
-        byName.get(rs.getString(1)).rejected = rs.getLong(2);
+        f.loaded = rs.getLong(3);
+        f.rejected = rs.getLong(4);
+        f.refusal = rs.getString(5);
       }
     }
     for (FilePlan f : todo) {
@@ -406,101 +401,9 @@ public final class IngestPipeline {
         continue;
       }
       if (n != 1 || (f.refusal == null && f.loaded + f.rejected != f.lines)) {
-        throw new WarehouseException(f.name + ": " + f.lines + " lines read but " + f.loaded + " loaded + "
-            + f.rejected + " rejected in staging (a retried worker?): nothing loaded, re-run");
+        throw new WarehouseException(f.name + ": " + n + " summaries, " + f.lines + " lines read but " + f.loaded
+            + " loaded + " + f.rejected + " rejected: check ingest_files and re-run");
       }
-      if (f.refusal == null && f.lines > 0 && (double) f.rejected / f.lines > maxRatio) {
-        f.refusal = String.format(Locale.ROOT, "%d of %d lines rejected (%.2f%% > --maxRejectRatio %.2f%%); top reasons: %s",
-            f.rejected, f.lines, 100.0 * f.rejected / f.lines, 100.0 * maxRatio, topReasons(c, stage, f.name));
-      }
-    }
-  }
-
-  /** The most frequent reasons of a file, the value part stripped ("PESO: not a number × 12"). */
-  static String topReasons(Connection c, Staging stage, String file) throws SQLException {
-    List<String> top = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT split_part(split_part(reason, ' ''', 1), ' (', 1) AS r, "
-        + "count(*) FROM " + stage.rejects.quoted() + " WHERE file_name = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3")) {
-      ps.setString(1, file);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          top.add(rs.getString(1) + " x" + rs.getLong(2));
-        }
-      }
-    }
-    return String.join(", ", top);
-  }
-
-  /** Moves the accepted files' staging rows into the tables and writes their ledger rows: ONE transaction. */
-  static void commit(Connection c, Staging stage, List<FilePlan> accepted, TableRef fact, TableRef bronze,
-      TableRef rejects, TableRef ledger) throws SQLException {
-    if (accepted.isEmpty()) {
-      return;
-    }
-    Long[] ids = accepted.stream().map(f -> f.fileId).toArray(Long[]::new);
-    String[] names = accepted.stream().map(f -> f.name).toArray(String[]::new);
-    c.setAutoCommit(false);
-    try {
-      Array idArray = c.createArrayOf("bigint", ids);
-      Array nameArray = c.createArrayOf("text", names);
-      for (FilePlan f : accepted) {
-        if (f.action.equals("replace")) {
-          try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + fact.quoted()
-              + " WHERE birth_id >= ? AND birth_id < ?")) {
-            ps.setLong(1, f.fileId * ID_BASE);
-            ps.setLong(2, (f.fileId + 1) * ID_BASE);
-            ps.executeUpdate();
-          }
-          for (TableRef t : List.of(bronze, rejects, ledger)) {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.quoted() + " WHERE file_name = ?")) {
-              ps.setString(1, f.name);
-              ps.executeUpdate();
-            }
-          }
-        }
-      }
-      String cols = String.join(", ", FactBirths.COLUMNS);
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + fact.quoted() + " (" + cols + ") SELECT " + cols
-          + " FROM " + stage.silver.quoted() + " WHERE birth_id / " + ID_BASE + " = ANY (?)")) {
-        ps.setArray(1, idArray);
-        ps.executeUpdate();
-      }
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + bronze.quoted() + " SELECT * FROM "
-          + stage.bronze.quoted() + " WHERE file_name = ANY (?)")) {
-        ps.setArray(1, nameArray);
-        ps.executeUpdate();
-      }
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + rejects.quoted()
-          + " (file_name, line_number, raw_line, reason) SELECT file_name, line_number, raw_line, reason FROM "
-          + stage.rejects.quoted() + " WHERE file_name = ANY (?)")) {
-        ps.setArray(1, nameArray);
-        ps.executeUpdate();
-      }
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ledger.quoted() + " (file_id, file_name, sha256, "
-          + "bytes, lines_read, rows_loaded, rows_rejected, loaded_at, replaced_count) VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)")) {
-        for (FilePlan f : accepted) {
-          ps.setLong(1, f.fileId);
-          ps.setString(2, f.name);
-          ps.setString(3, f.sha256);
-          ps.setLong(4, f.bytes);
-          ps.setLong(5, f.lines);
-          ps.setLong(6, f.loaded);
-          ps.setLong(7, f.rejected);
-          ps.setInt(8, f.action.equals("replace") ? 1 : 0);
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
-      Runnable hook = beforeCommit;
-      if (hook != null) {
-        hook.run();
-      }
-      c.commit();
-    } catch (SQLException | RuntimeException | Error e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(true);
     }
   }
 
@@ -559,34 +462,29 @@ public final class IngestPipeline {
     progress.say("  time    %s (%s lines/s)", Progress.seconds(nanos), Progress.rows((long) (read / (nanos / 1e9))));
   }
 
-  /** The UNLOGGED staging tables of one run (one run at a time: PipelineLock). */
+  /** The UNLOGGED table of one run receiving a summary row per file (one run at a time: PipelineLock). */
   static final class Staging {
-    final TableRef silver;
-    final TableRef bronze;
-    final TableRef rejects;
     final TableRef files;
+    /** Earlier designs' staging tables: dropped when found. */
+    final List<TableRef> leftovers;
 
     Staging(String schema) {
-      silver = TableRef.of(schema, "ingest_stage_silver");
-      bronze = TableRef.of(schema, "ingest_stage_bronze");
-      rejects = TableRef.of(schema, "ingest_stage_rejects");
       files = TableRef.of(schema, "ingest_stage_files");
+      leftovers = List.of(TableRef.of(schema, "ingest_stage_silver"), TableRef.of(schema, "ingest_stage_bronze"),
+          TableRef.of(schema, "ingest_stage_rejects"));
     }
 
     void create(Connection c) throws SQLException {
       dropQuietly(c);
-      Db.execute(c, FactBirths.createTableSql(silver).replaceFirst("CREATE TABLE", "CREATE UNLOGGED TABLE"));
-      Db.execute(c, "CREATE UNLOGGED TABLE " + bronze.quoted() + " (file_name text NOT NULL, line_number integer "
-          + "NOT NULL, codmunres text, dtnasc text, sexo text, peso text, semagestac text, idademae text, parto text, "
-          + "consprenat text, codestab text)");
-      Db.execute(c, "CREATE UNLOGGED TABLE " + rejects.quoted() + " (file_name text NOT NULL, line_number integer "
-          + "NOT NULL, raw_line text NOT NULL, reason text NOT NULL)");
       Db.execute(c, "CREATE UNLOGGED TABLE " + files.quoted() + " (file_name text NOT NULL, file_id bigint NOT NULL, "
-          + "lines_read bigint NOT NULL, sha256 text NOT NULL, error text)");
+          + "lines_read bigint NOT NULL, rows_loaded bigint NOT NULL, rows_rejected bigint NOT NULL, "
+          + "sha256 text NOT NULL, error text)");
     }
 
     void dropQuietly(Connection c) {
-      for (TableRef t : List.of(silver, bronze, rejects, files)) {
+      List<TableRef> all = new ArrayList<>(leftovers);
+      all.add(files);
+      for (TableRef t : all) {
         try {
           Db.dropIfExists(c, t);
         } catch (SQLException ignored) {

@@ -22,6 +22,10 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.After;
 import org.junit.ClassRule;
@@ -29,9 +33,11 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.ingest.SinascCsvWriter;
 import org.warehouse.transforms.ingest.SinascCsvWriter.Damage;
 import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /** ingest on the DirectRunner against PostgreSQL, checked against the SQL oracle ({@link IngestOracle}). */
@@ -41,7 +47,7 @@ public class IngestPipelineTest {
 
   @After
   public void noHook() {
-    IngestPipeline.beforeCommit = null;
+    LoadSinascFiles.beforeCommit = null;
   }
 
   static List<SinascCsvWriter.FileResult> generate(Path dir, long births, int files, double badRate, long seed,
@@ -252,7 +258,7 @@ public class IngestPipelineTest {
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       Files.move(second.get(0).path, dir.resolve("later_000.csv"));
       String before = state(c, s);
-      IngestPipeline.beforeCommit = () -> {
+      LoadSinascFiles.beforeCommit = () -> {
         throw new IllegalStateException("injected failure before COMMIT");
       };
       IllegalStateException e = assertThrows(IllegalStateException.class,
@@ -262,13 +268,46 @@ public class IngestPipelineTest {
       assertThat("staging tables dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
           + "' AND tablename LIKE 'ingest_stage_%'"), is(0L));
 
-      IngestPipeline.beforeCommit = null;
+      LoadSinascFiles.beforeCommit = null;
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
       IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
       IngestOracle.addFile(c, s, dir.resolve("later_000.csv"), "LATIN1");
       IngestOracle.build(c, s);
       IngestOracle.assertMatches(c, s);
+    }
+  }
+
+  @Test
+  public void aRetriedWorkerForAnAlreadyCommittedFileWritesNothing() throws Exception {
+    String s = "s_retry";
+    Path dir = tmp.newFolder("retry").toPath();
+    generate(dir, 800, 1, 0.01, 61);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, dir + "/*.csv"));
+      String before = state(c, s);
+      long fileId = Db.queryLong(c, "SELECT file_id FROM " + s + ".ingest_files");
+      String sha;
+      try (PreparedStatement ps = c.prepareStatement("SELECT sha256 FROM " + s + ".ingest_files");
+          ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        sha = rs.getString(1);
+      }
+      Db.execute(c, "CREATE TABLE " + s + ".retry_summaries (file_name text, file_id bigint, lines_read bigint, "
+          + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text)");
+      // replay the file's worker with the same plan, as a runner retrying a bundle after its COMMIT would
+      LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
+          TableRef.of(s, "bronze_sinasc_raw").quoted(), TableRef.of(s, "ingest_rejects").quoted(),
+          TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
+          Map.of("sinasc_000.csv", fileId), Map.of("sinasc_000.csv", sha), Map.of("sinasc_000.csv", 1L), Set.of());
+      Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
+      p.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
+          .apply("Read", FileIO.readMatches())
+          .apply("Load", LoadSinascFiles.into(target));
+      assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".retry_summaries"), is(0L));
     }
   }
 

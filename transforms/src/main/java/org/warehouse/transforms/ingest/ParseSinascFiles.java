@@ -117,6 +117,154 @@ public class ParseSinascFiles extends PTransform<PCollection<FileIO.ReadableFile
     return slash < 0 ? p : p.substring(slash + 1);
   }
 
+  /** Where a file's lines go: chunks of COPY lines (joined by newlines) and dead letters. */
+  interface Sink {
+    void silver(StringBuilder chunk) throws IOException;
+
+    void bronze(StringBuilder chunk) throws IOException;
+
+    void reject(IngestReject r) throws IOException;
+  }
+
+  /** What reading one file gave. */
+  static final class Outcome {
+    long lines;
+    long typed;
+    long rejected;
+    String sha256;
+    String error;
+  }
+
+  /**
+   * Reads, decodes, splits and types one file into {@code sink}; the SHA-256 of its stored bytes is
+   * compared with {@code expectedSha} (null: not checked). A file-level error (empty, header lacks a
+   * column, changed while read) is returned in {@link Outcome#error}.
+   */
+  static Outcome readFile(FileIO.ReadableFile file, String name, long fileId, String encoding, String expectedSha,
+      boolean withBronze, Sink sink) throws IOException {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    Outcome o = new Outcome();
+    try (DigestInputStream raw = new DigestInputStream(Channels.newInputStream(file.open()), md)) {
+      InputStream in = new BufferedInputStream(raw, 1 << 16);
+      if (name.toLowerCase(Locale.ROOT).endsWith(".gz")) {
+        in = new GZIPInputStream(in, 1 << 16);
+      }
+      PushbackInputStream pb = new PushbackInputStream(in, 3);
+      Charset cs = Charset.forName(encoding);
+      byte[] bom = new byte[3];
+      int n = pb.readNBytes(bom, 0, 3);
+      if (n == 3 && (bom[0] & 0xFF) == 0xEF && (bom[1] & 0xFF) == 0xBB && (bom[2] & 0xFF) == 0xBF) {
+        cs = StandardCharsets.UTF_8;
+      } else if (n > 0) {
+        pb.unread(bom, 0, n);
+      }
+      BufferedReader reader = new BufferedReader(new InputStreamReader(pb, cs), 1 << 16);
+      String header = reader.readLine();
+      SinascLineParser parser = null;
+      if (header == null) {
+        o.error = "empty file: no header line";
+      } else {
+        try {
+          parser = SinascLineParser.forHeader(header);
+        } catch (IllegalArgumentException e) {
+          o.error = e.getMessage();
+        }
+      }
+      if (parser != null) {
+        parseLines(name, fileId, reader, parser, withBronze, sink, o);
+      }
+      // hash every byte of the file, whatever the reader left unread (gzip trailer, or all of it)
+      byte[] buf = new byte[1 << 16];
+      while (raw.read(buf) >= 0) {
+        // drain
+      }
+    }
+    o.sha256 = HexFormat.of().formatHex(md.digest());
+    if (o.error == null && expectedSha != null && !expectedSha.equals(o.sha256)) {
+      o.error = "the file changed while the run read it (sha256 " + o.sha256 + ", planned " + expectedSha + "): re-run";
+    }
+    return o;
+  }
+
+  private static void parseLines(String name, long fileId, BufferedReader reader, SinascLineParser parser,
+      boolean withBronze, Sink sink, Outcome o) throws IOException {
+    SinascLineParser.Result r = new SinascLineParser.Result();
+    StringBuilder silver = new StringBuilder(CHUNK_CHARS + 4096);
+    StringBuilder bronze = new StringBuilder(withBronze ? CHUNK_CHARS + 4096 : 16);
+    long lineNo = 1;
+    String line;
+    while ((line = reader.readLine()) != null) {
+      lineNo++;
+      o.lines++;
+      if (lineNo >= ID_BASE) {
+        throw new IllegalArgumentException(name + " has more than " + (ID_BASE - 1) + " lines: split it");
+      }
+      parser.parse(line, r);
+      if (withBronze && r.raw != null) {
+        if (bronze.length() > 0) {
+          bronze.append('\n');
+        }
+        CopyText.escapeInto(bronze, name);
+        bronze.append('\t').append(lineNo);
+        for (String f : r.raw) {
+          bronze.append('\t');
+          CopyText.escapeInto(bronze, f);
+        }
+        if (bronze.length() >= CHUNK_CHARS) {
+          sink.bronze(bronze);
+          bronze.setLength(0);
+        }
+      }
+      if (r.ok()) {
+        if (silver.length() > 0) {
+          silver.append('\n');
+        }
+        appendSilverLine(silver, fileId * ID_BASE + lineNo, r.typed);
+        if (silver.length() >= CHUNK_CHARS) {
+          sink.silver(silver);
+          silver.setLength(0);
+        }
+        o.typed++;
+      } else {
+        sink.reject(new IngestReject(name, lineNo, line, r.reason));
+        o.rejected++;
+      }
+    }
+    if (bronze.length() > 0) {
+      sink.bronze(bronze);
+    }
+    if (silver.length() > 0) {
+      sink.silver(silver);
+    }
+  }
+
+  /** fact_births column order: birth_id, birth_date, code, cnes, sex, weight, weeks, age, delivery, prenatal. */
+  static void appendSilverLine(StringBuilder sb, long birthId, int[] t) {
+    sb.append(birthId).append('\t');
+    appendDate(sb, t[0]);
+    for (int i = 1; i < t.length; i++) {
+      sb.append('\t');
+      if (t[i] == BirthRecord.NULL) {
+        sb.append("\\N");
+      } else {
+        sb.append(t[i]);
+      }
+    }
+  }
+
+  /** yyyy-MM-dd of an epoch day (years 1000..9999), without a LocalDate.toString() per row. */
+  static void appendDate(StringBuilder sb, int epochDay) {
+    LocalDate d = LocalDate.ofEpochDay(epochDay);
+    int m = d.getMonthValue();
+    int day = d.getDayOfMonth();
+    sb.append(d.getYear()).append(m < 10 ? "-0" : "-").append(m).append(day < 10 ? "-0" : "-").append(day);
+  }
+
   static class ParseFileFn extends DoFn<FileIO.ReadableFile, KV<String, String>> {
     private static final long serialVersionUID = 1L;
     private final Counter linesRead = Metrics.counter(ParseSinascFiles.class, "linesRead");
@@ -138,138 +286,34 @@ public class ParseSinascFiles extends PTransform<PCollection<FileIO.ReadableFile
       if (fileId == null) {
         return; // not planned (already loaded, or appeared after planning)
       }
-      MessageDigest md;
-      try {
-        md = MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-      long lines = 0;
-      String error = null;
-      try (DigestInputStream raw = new DigestInputStream(Channels.newInputStream(file.open()), md)) {
-        InputStream in = new BufferedInputStream(raw, 1 << 16);
-        if (name.toLowerCase(Locale.ROOT).endsWith(".gz")) {
-          in = new GZIPInputStream(in, 1 << 16);
+      DoFn.OutputReceiver<KV<String, String>> rows = out.get(ROWS);
+      DoFn.OutputReceiver<IngestReject> rejects = out.get(REJECTS);
+      Outcome o = readFile(file, name, fileId, spec.encoding, spec.sha256.get(name), true, new Sink() {
+        @Override
+        public void silver(StringBuilder chunk) {
+          rows.output(KV.of(spec.silverTable, chunk.toString()));
         }
-        PushbackInputStream pb = new PushbackInputStream(in, 3);
-        Charset cs = Charset.forName(spec.encoding);
-        byte[] bom = new byte[3];
-        int n = pb.readNBytes(bom, 0, 3);
-        if (n == 3 && (bom[0] & 0xFF) == 0xEF && (bom[1] & 0xFF) == 0xBB && (bom[2] & 0xFF) == 0xBF) {
-          cs = StandardCharsets.UTF_8;
-        } else if (n > 0) {
-          pb.unread(bom, 0, n);
+
+        @Override
+        public void bronze(StringBuilder chunk) {
+          rows.output(KV.of(spec.bronzeTable, chunk.toString()));
         }
-        BufferedReader reader = new BufferedReader(new InputStreamReader(pb, cs), 1 << 16);
-        String header = reader.readLine();
-        SinascLineParser parser = null;
-        if (header == null) {
-          error = "empty file: no header line";
-        } else {
-          try {
-            parser = SinascLineParser.forHeader(header);
-          } catch (IllegalArgumentException e) {
-            error = e.getMessage();
-          }
+
+        @Override
+        public void reject(IngestReject r) {
+          rejects.output(r);
         }
-        if (parser != null) {
-          lines = parseLines(name, fileId, reader, parser, out);
-        }
-        // hash every byte of the file, whatever the reader left unread (gzip trailer, or all of it)
-        byte[] buf = new byte[1 << 16];
-        while (raw.read(buf) >= 0) {
-          // drain
-        }
-      }
-      String sha = HexFormat.of().formatHex(md.digest());
-      String expected = spec.sha256.get(name);
-      if (error == null && expected != null && !expected.equals(sha)) {
-        error = "the file changed while the run read it (sha256 " + sha + ", planned " + expected + "): re-run";
-      }
-      if (error != null) {
+      });
+      linesRead.inc(o.lines);
+      rowsTyped.inc(o.typed);
+      rowsRejected.inc(o.rejected);
+      if (o.error != null) {
         filesFailed.inc();
       } else {
         filesParsed.inc();
       }
       out.get(ROWS).output(KV.of(spec.filesTable,
-          new CopyText().add(name).add(fileId).add(lines).add(sha).add(error).line()));
-    }
-
-    private long parseLines(String name, long fileId, BufferedReader reader, SinascLineParser parser,
-        MultiOutputReceiver out) throws IOException {
-      DoFn.OutputReceiver<KV<String, String>> rows = out.get(ROWS);
-      DoFn.OutputReceiver<IngestReject> rejects = out.get(REJECTS);
-      SinascLineParser.Result r = new SinascLineParser.Result();
-      StringBuilder sb = new StringBuilder(160);
-      StringBuilder silver = new StringBuilder(CHUNK_CHARS + 4096);
-      StringBuilder bronze = new StringBuilder(CHUNK_CHARS + 4096);
-      long lineNo = 1;
-      long lines = 0;
-      long typed = 0;
-      long rejected = 0;
-      String line;
-      while ((line = reader.readLine()) != null) {
-        lineNo++;
-        lines++;
-        if (lineNo >= ID_BASE) {
-          throw new IllegalArgumentException(name + " has more than " + (ID_BASE - 1) + " lines: split it");
-        }
-        parser.parse(line, r);
-        if (r.raw != null) {
-          if (bronze.length() > 0) {
-            bronze.append('\n');
-          }
-          CopyText.escapeInto(bronze, name);
-          bronze.append('\t').append(lineNo);
-          for (String f : r.raw) {
-            bronze.append('\t');
-            CopyText.escapeInto(bronze, f);
-          }
-          if (bronze.length() >= CHUNK_CHARS) {
-            rows.output(KV.of(spec.bronzeTable, bronze.toString()));
-            bronze.setLength(0);
-          }
-        }
-        if (r.ok()) {
-          if (silver.length() > 0) {
-            silver.append('\n');
-          }
-          silver.append(silverLine(sb, fileId * ID_BASE + lineNo, r.typed));
-          if (silver.length() >= CHUNK_CHARS) {
-            rows.output(KV.of(spec.silverTable, silver.toString()));
-            silver.setLength(0);
-          }
-          typed++;
-        } else {
-          rejects.output(new IngestReject(name, lineNo, line, r.reason));
-          rejected++;
-        }
-      }
-      if (bronze.length() > 0) {
-        rows.output(KV.of(spec.bronzeTable, bronze.toString()));
-      }
-      if (silver.length() > 0) {
-        rows.output(KV.of(spec.silverTable, silver.toString()));
-      }
-      linesRead.inc(lines);
-      rowsTyped.inc(typed);
-      rowsRejected.inc(rejected);
-      return lines;
-    }
-
-    /** fact_births column order: birth_id, birth_date, code, cnes, sex, weight, weeks, age, delivery, prenatal. */
-    static String silverLine(StringBuilder sb, long birthId, int[] t) {
-      sb.setLength(0);
-      sb.append(birthId).append('\t').append(LocalDate.ofEpochDay(t[0]));
-      for (int i = 1; i < t.length; i++) {
-        sb.append('\t');
-        if (t[i] == BirthRecord.NULL) {
-          sb.append("\\N");
-        } else {
-          sb.append(t[i]);
-        }
-      }
-      return sb.toString();
+          new CopyText().add(name).add(fileId).add(o.lines).add(o.sha256).add(o.error).line()));
     }
   }
 }

@@ -80,4 +80,22 @@ public class SinascLineParserTest {
         () -> SinascLineParser.forHeader("DTNASC;SEXO;CODMUNRES;IDADEMAE;PARTO;CONSPRENAT;CODESTAB"));
     assertThat(e.getMessage(), containsString("PESO, SEMAGESTAC"));
   }
+
+  @Test
+  public void aLineTheFileWideSplitterFailsOnNeitherSwallowsNorChangesTheLinesAfterIt() {
+    String good = "\"29022020\";2;\"3550308\";3250;\"São; Paulo\";39;99;2;;\"2077485\"";
+    String[] lines = {good, "\"01012020\";1;\"355030\";3000;x;38;20;1;7;\"207", good,
+        "\"01012020\";1;\"355030\";3000;\"a\"b;38;20;1;7;1", good, "01012020;1;355030", good,
+        "\"01012020\";1;\"355030\";3000;\"multi", "line\";38;20;1;7;1", good};
+    SinascLineParser shared = SinascLineParser.forHeader(HEADER); // one parser for the file, as ingest uses it
+    for (String line : lines) {
+      SinascLineParser.Result a = shared.parse(line, new SinascLineParser.Result());
+      SinascLineParser.Result b = SinascLineParser.forHeader(HEADER).parse(line, new SinascLineParser.Result());
+      assertThat(line, a.reason, equalTo(b.reason));
+      assertThat(line, java.util.Arrays.toString(a.raw), equalTo(java.util.Arrays.toString(b.raw)));
+      assertThat(line, java.util.Arrays.toString(a.typed), equalTo(java.util.Arrays.toString(b.typed)));
+    }
+    assertThat(shared.parse(lines[1], new SinascLineParser.Result()).reason, startsWith("row: unbalanced"));
+    assertThat(shared.parse(good, new SinascLineParser.Result()).reason, nullValue());
+  }
 }
