@@ -85,7 +85,7 @@ public final class Main {
     RunReport report = new RunReport(command.name());
     PipelineOptions options;
     try {
-      options = PipelineOptionsFactory.fromArgs(withRunnerDefaults(rest)).withValidation().as(command.optionsClass());
+      options = PipelineOptionsFactory.fromArgs(withRunnerDefaults(command.name(), rest)).withValidation().as(command.optionsClass());
     } catch (IllegalArgumentException | UsageException e) {
       err.println("error: " + oneLine(e.getMessage()) + " (see: scripts/run " + command.name() + " --help)");
       return USAGE;
@@ -130,6 +130,30 @@ public final class Main {
       }
     }
     return code;
+  }
+
+  /**
+   * Pipelines whose default runner is the DirectRunner without its immutability/encodability checks
+   * instead of Flink's mini-cluster: promote moves a few dozen ~1 MB chunks, so Flink's fixed cost per
+   * job (mini-cluster start, job graph) outweighs its throughput (figures in docs/promote.md). Any
+   * --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
+   */
+  static final List<String> DIRECT_BY_DEFAULT = List.of("promote");
+
+  static String[] withRunnerDefaults(String command, String[] args) {
+    boolean chosen = Arrays.stream(args).anyMatch(s -> s.startsWith("--runner=") || s.startsWith("--flinkMaster="));
+    if (DIRECT_BY_DEFAULT.contains(command) && !chosen && !insideFlinkCli()) {
+      List<String> a = new ArrayList<>(Arrays.asList(args));
+      a.add("--runner=DirectRunner");
+      if (a.stream().noneMatch(s -> s.startsWith("--enforceImmutability"))) {
+        a.add("--enforceImmutability=false");
+      }
+      if (a.stream().noneMatch(s -> s.startsWith("--enforceEncodability"))) {
+        a.add("--enforceEncodability=false");
+      }
+      return a.toArray(new String[0]);
+    }
+    return withRunnerDefaults(args);
   }
 
   /** Flink's embedded mini-cluster with parallelism = cores, unless the user chose otherwise. */
