@@ -198,7 +198,9 @@ public final class PromotePipeline {
       for (Plan p : plans) {
         p.sourceSumFuture = checksum(sourceWorkers, "source checksum", p.source, p.pages);
       }
-      readSource(src, plans);
+      try (Workers catalog = new Workers(source, "warehouse-promote-catalog", CATALOG_WORKERS, phases)) {
+        readSource(catalog, plans);
+      }
       phases.lap("catalog (source + target)");
       inspectTarget(targetWorkers, tgt, plans);
       phases.lap("skip-unchanged check (checksums of existing target tables)");
@@ -371,6 +373,7 @@ public final class PromotePipeline {
   static final long CHECKSUM_PAGES = 1500;
   static final int SOURCE_WORKERS = 2;
   static final int TARGET_WORKERS = 4;
+  static final int CATALOG_WORKERS = 3;
 
   /** A table's checksum: one query per CHECKSUM_PAGES pages (the last range open-ended), added up. */
   static CompletableFuture<TableChecksum> checksum(Workers workers, String phase, TableRef table, long pages) {
@@ -505,7 +508,7 @@ public final class PromotePipeline {
         }
       }
       progress.say("Background work (busy time summed over the worker connections; overlaps the above):");
-      for (String name : List.of("source checksum", "target checksum", "index build", "analyze")) {
+      for (String name : List.of("source catalog", "source checksum", "target checksum", "index build", "analyze")) {
         if (busy.containsKey(name)) {
           progress.say("  %-58s %s", name + " (" + tasks.get(name) + " queries)", Progress.seconds(busy.get(name).get()));
         }
@@ -616,9 +619,13 @@ public final class PromotePipeline {
   }
 
   /** Definitions of the selected source tables (their checksums are under way on other connections). */
-  private static void readSource(Connection src, List<Plan> plans) throws Exception {
+  private static void readSource(Workers catalog, List<Plan> plans) throws Exception {
+    List<CompletableFuture<TableDefinition>> defs = new ArrayList<>();
     for (Plan p : plans) {
-      p.definition = TableDefinition.read(src, p.source);
+      defs.add(catalog.submit("source catalog", c -> TableDefinition.read(c, p.source)));
+    }
+    for (int i = 0; i < plans.size(); i++) {
+      plans.get(i).definition = join(defs.get(i));
     }
   }
 
