@@ -327,8 +327,8 @@ public final class PromotePipeline {
 
   /**
    * After the copy, on the target workers: each staging table's checksum (big tables in several ctid
-   * ranges on several connections), then — as soon as a table's checksum is in, on the next free
-   * connection — its indexes/constraints and ANALYZE. Largest tables first. Waits for every task,
+   * ranges on several connections) and its ANALYZE, then — as soon as both are done, on the next free
+   * connection — its indexes/constraints. Largest tables first. Waits for every task,
    * then fails on the first error or on the first table whose checksum differs from the source's.
    */
   private static void verifyAndIndex(Connection tgt, List<Plan> copy, Workers workers, Phases phases)
@@ -343,13 +343,17 @@ public final class PromotePipeline {
     }
     List<CompletableFuture<?>> all = new ArrayList<>(sums.values());
     for (Plan p : bySize) {
-      all.add(sums.get(p).thenCompose(sum -> workers.submit("index build", c -> {
+      // ANALYZE (SHARE UPDATE EXCLUSIVE) runs alongside the checksum queries (ACCESS SHARE); the index
+      // and constraint DDL (up to ACCESS EXCLUSIVE) waits for both
+      CompletableFuture<Object> analyzed = workers.submit("analyze", c -> {
+        Db.execute(c, "ANALYZE " + p.staging.quoted());
+        return null;
+      });
+      all.add(analyzed);
+      all.add(sums.get(p).thenCombine(analyzed, (sum, x) -> x).thenCompose(x -> workers.submit("index build", c -> {
         for (String ddl : p.definition.indexSql(p.staging)) {
           Db.execute(c, ddl);
         }
-        return null;
-      })).thenCompose(x -> workers.submit("analyze", c -> {
-        Db.execute(c, "ANALYZE " + p.staging.quoted());
         return null;
       })));
     }
