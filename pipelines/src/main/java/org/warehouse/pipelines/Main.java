@@ -24,7 +24,8 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  *
  * <p>Exit codes: 0 success; 1 the run failed (one-line cause on stderr); 2 bad usage; 3 another run
  * of the same pipeline holds the lock on the same target. Default runner: Flink's embedded
- * mini-cluster with parallelism = cores; {@code --runner=DirectRunner} and {@code
+ * mini-cluster with parallelism = cores (promote: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
+ * {@code --runner=DirectRunner} and {@code
  * --flinkMaster=HOST:PORT} also work.
  */
 public final class Main {
@@ -223,7 +224,7 @@ public final class Main {
       s.printf("  %-16s %s%n", c.name(), c.summary());
     }
     s.println();
-    s.println("runner: Flink embedded mini-cluster by default; --runner=DirectRunner, or --flinkMaster=HOST:PORT");
+    s.println("runner: Flink embedded mini-cluster by default (promote: the DirectRunner); --runner=DirectRunner, --runner=FlinkRunner, or --flinkMaster=HOST:PORT");
     s.println("exit codes: 0 ok, 1 run failed, 2 usage, 3 another run holds the lock");
   }
 
