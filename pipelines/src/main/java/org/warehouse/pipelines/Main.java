@@ -24,7 +24,8 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  *
  * <p>Exit codes: 0 success; 1 the run failed (one-line cause on stderr); 2 bad usage; 3 another run
  * of the same pipeline holds the lock on the same target. Default runner: Flink's embedded
- * mini-cluster with parallelism = cores; {@code --runner=DirectRunner} and {@code
+ * mini-cluster with parallelism = cores (promote: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
+ * {@code --runner=DirectRunner} and {@code
  * --flinkMaster=HOST:PORT} also work.
  */
 public final class Main {
@@ -87,7 +88,7 @@ public final class Main {
     RunReport report = new RunReport(command.name());
     PipelineOptions options;
     try {
-      options = PipelineOptionsFactory.fromArgs(withRunnerDefaults(rest)).withValidation().as(command.optionsClass());
+      options = PipelineOptionsFactory.fromArgs(withRunnerDefaults(command.name(), rest)).withValidation().as(command.optionsClass());
     } catch (IllegalArgumentException | UsageException e) {
       err.println("error: " + oneLine(e.getMessage()) + " (see: scripts/run " + command.name() + " --help)");
       return USAGE;
@@ -132,6 +133,30 @@ public final class Main {
       }
     }
     return code;
+  }
+
+  /**
+   * Pipelines whose default runner is the DirectRunner without its immutability/encodability checks
+   * instead of Flink's mini-cluster: promote moves a few dozen ~1 MB chunks, so Flink's fixed cost per
+   * job (mini-cluster start, job graph) outweighs its throughput (figures in docs/promote.md). Any
+   * --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
+   */
+  static final List<String> DIRECT_BY_DEFAULT = List.of("promote");
+
+  static String[] withRunnerDefaults(String command, String[] args) {
+    boolean chosen = Arrays.stream(args).anyMatch(s -> s.startsWith("--runner=") || s.startsWith("--flinkMaster="));
+    if (DIRECT_BY_DEFAULT.contains(command) && !chosen && !insideFlinkCli()) {
+      List<String> a = new ArrayList<>(Arrays.asList(args));
+      a.add("--runner=DirectRunner");
+      if (a.stream().noneMatch(s -> s.startsWith("--enforceImmutability"))) {
+        a.add("--enforceImmutability=false");
+      }
+      if (a.stream().noneMatch(s -> s.startsWith("--enforceEncodability"))) {
+        a.add("--enforceEncodability=false");
+      }
+      return a.toArray(new String[0]);
+    }
+    return withRunnerDefaults(args);
   }
 
   /** Flink's embedded mini-cluster with parallelism = cores, unless the user chose otherwise. */
@@ -201,7 +226,7 @@ public final class Main {
       s.printf("  %-16s %s%n", c.name(), c.summary());
     }
     s.println();
-    s.println("runner: Flink embedded mini-cluster by default; --runner=DirectRunner, or --flinkMaster=HOST:PORT");
+    s.println("runner: Flink embedded mini-cluster by default (promote: the DirectRunner); --runner=DirectRunner, --runner=FlinkRunner, or --flinkMaster=HOST:PORT");
     s.println("exit codes: 0 ok, 1 run failed, 2 usage, 3 another run holds the lock");
   }
 

@@ -9,10 +9,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.lang.management.ManagementFactory;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -143,7 +151,10 @@ public final class PromotePipeline {
     final String category;
     TableDefinition definition;
     TableChecksum sourceSum;
+    /** The source checksum, computed on the source workers while the run goes on (joined before use). */
+    CompletableFuture<TableChecksum> sourceSumFuture;
     long pages;
+    long estimatedRows; // pg_class.reltuples, or a guess from the size when the table was never analyzed
     boolean targetExists;
     boolean unchanged;
     String blocked; // non-null: why the swap cannot work
@@ -176,12 +187,27 @@ public final class PromotePipeline {
     List<Pattern> exclude = globs(options.getExclude(), "--exclude");
     exclude.add(glob("*" + STAGING_SUFFIX));
 
+    Phases phases = new Phases();
     try (Connection src = connect(source, "source");
-        Connection tgt = connect(target, "target")) {
+        Connection tgt = connect(target, "target");
+        Workers sourceWorkers = new Workers(source, "warehouse-promote-checksum", SOURCE_WORKERS, phases);
+        Workers targetWorkers = new Workers(target, "warehouse-promote-verify", TARGET_WORKERS, phases)) {
       List<Plan> plans = select(src, schema, include, exclude, options, progress);
-      readSource(source, src, plans);
-      inspectTarget(target, tgt, plans, schema);
+      // every source checksum starts now, on its own connections, and runs while the catalogs are
+      // read, the staging tables created, the pipeline built and run; joined only where needed
+      for (Plan p : plans) {
+        p.sourceSumFuture = checksum(sourceWorkers, "source checksum", p.source, p.pages);
+      }
+      try (Workers catalog = new Workers(source, "warehouse-promote-catalog", CATALOG_WORKERS, phases)) {
+        readSource(catalog, plans);
+      }
+      phases.lap("catalog (source + target)");
+      inspectTarget(targetWorkers, tgt, plans);
+      phases.lap("skip-unchanged check (checksums of existing target tables)");
       if (options.getDryRun()) {
+        for (Plan p : plans) {
+          p.sourceSum = join(p.sourceSumFuture);
+        }
         printPlan(plans, progress);
         progress.say("Dry run: nothing was changed on %s", target.url());
         return null;
@@ -192,14 +218,15 @@ public final class PromotePipeline {
         }
       }
       try (PipelineLock lock = PipelineLock.acquire(target, "promote")) {
-        return promote(options, report, progress, source, target, tgt, plans, schema, started);
+        return promote(options, report, progress, source, target, tgt, plans, schema, started, phases,
+            targetWorkers);
       }
     }
   }
 
   private static PipelineResult promote(PromoteOptions options, RunReport report, Progress progress,
-      JdbcConfig source, JdbcConfig target, Connection tgt, List<Plan> plans, String schema, long started)
-      throws Exception {
+      JdbcConfig source, JdbcConfig target, Connection tgt, List<Plan> plans, String schema, long started,
+      Phases phases, Workers targetWorkers) throws Exception {
     List<Plan> copy = new ArrayList<>();
     for (Plan p : plans) {
       if (!p.unchanged) {
@@ -217,45 +244,27 @@ public final class PromotePipeline {
             Db.execute(tgt, ddl);
           }
         }
+        phases.lap("staging DDL");
         long rows = 0;
         for (Plan p : copy) {
-          rows += p.sourceSum.rows();
+          rows += p.estimatedRows;
         }
         List<TableRange> ranges = ranges(copy, options.getReadMode(), options.getRowsPerRange());
-        progress.say("Copying %d tables (%s rows, %d ranges) in one pipeline...", copy.size(),
+        progress.say("Copying %d tables (~%s rows, %d ranges) in one pipeline...", copy.size(),
             Progress.rows(rows), ranges.size());
         long t0 = System.nanoTime();
-        result = runPipeline(options, source, target, ranges);
+        result = runPipeline(options, source, target, ranges, phases);
         report.countersFrom(result);
-        progress.say("Copied in %s; adding indexes and verifying...", Progress.seconds(System.nanoTime() - t0));
-        parallel(copy, p -> {
-          try (Connection c = target.connect("warehouse-promote-index")) {
-            for (String ddl : p.definition.indexSql(p.staging)) {
-              Db.execute(c, ddl);
-            }
-            Db.execute(c, "ANALYZE " + p.staging.quoted());
-          }
-          return null;
-        });
-        List<TableChecksum> sums = parallel(copy, p -> {
-          try (Connection c = target.connect("warehouse-promote-verify")) {
-            return TableChecksum.of(c, p.staging);
-          }
-        });
-        for (int i = 0; i < copy.size(); i++) {
-          Plan p = copy.get(i);
-          if (!sums.get(i).equals(p.sourceSum)) {
-            throw new WarehouseException("verification failed for table " + p.source + ": source has "
-                + p.sourceSum + ", the copy has " + sums.get(i) + " (did the source change during the run? "
-                + "re-run); production unchanged");
-          }
-        }
+        progress.say("Copied in %s; verifying and adding indexes...", Progress.seconds(System.nanoTime() - t0));
+        verifyAndIndex(tgt, copy, targetWorkers, phases);
+        phases.lap("verify + indexes + analyze (parallel)");
         progress.say("Verified %d tables: row counts and checksums equal on source and target", copy.size());
         List<TableSwap.Swap> swaps = new ArrayList<>();
         for (Plan p : copy) {
           swaps.add(new TableSwap.Swap(p.staging, p.target, p.definition.indexNames()));
         }
         how = TableSwap.publish(tgt, swaps, options.getLockTimeoutSeconds());
+        phases.lap("publish (one transaction)");
       } catch (Exception | Error e) {
         dropQuietly(tgt, copy);
         throw e;
@@ -291,24 +300,235 @@ public final class PromotePipeline {
     }
     progress.say("  %-18s %s", "Total rows:", Progress.rows(total));
     progress.say("  %-18s %s", "Time:", Progress.seconds(System.nanoTime() - started));
+    progress.say("");
+    phases.print(progress, started);
     report.detail("tablesCopied", copy.size()).detail("tablesUnchanged", plans.size() - copy.size())
         .detail("totalRows", total);
+    phases.report(report);
     return result;
   }
 
   static PipelineResult runPipeline(PromoteOptions options, JdbcConfig source, JdbcConfig target,
-      List<TableRange> ranges) {
+      List<TableRange> ranges, Phases phases) {
     Pipeline p = Pipeline.create(options);
     p.apply("TableRanges", Create.of(ranges).withCoder(TableRange.Coder.of()))
         .apply("SpreadRanges", Reshuffle.viaRandomKey())
         .apply("ReadFromSource", ReadTableRanges.from(source, options.getReadMode()))
         .apply("CopyIntoStagingTables", WriteByCopy.chunksTo(target));
+    phases.lap("pipeline build");
     PipelineResult result = p.run();
     PipelineResult.State state = result.waitUntilFinish();
     if (state != PipelineResult.State.DONE) {
       throw new WarehouseException("the promote pipeline ended in state " + state + "; production unchanged");
     }
+    phases.lap("copy (runner start + read + COPY)");
     return result;
+  }
+
+  /**
+   * After the copy, on the target workers: each staging table's checksum (big tables in several ctid
+   * ranges on several connections) and its ANALYZE, then — as soon as both are done, on the next free
+   * connection — its indexes/constraints. Largest tables first. Waits for every task,
+   * then fails on the first error or on the first table whose checksum differs from the source's.
+   */
+  private static void verifyAndIndex(Connection tgt, List<Plan> copy, Workers workers, Phases phases)
+      throws Exception {
+    List<Plan> bySize = new ArrayList<>(copy);
+    bySize.sort(Comparator.comparingLong((Plan p) -> p.pages).reversed());
+    Map<Plan, CompletableFuture<TableChecksum>> sums = new LinkedHashMap<>();
+    for (Plan p : bySize) {
+      long pages = Db.queryLong(tgt, "SELECT pg_relation_size(" + Sql.literal(p.staging.quoted())
+          + "::regclass) / current_setting('block_size')::bigint");
+      sums.put(p, checksum(workers, "target checksum", p.staging, pages));
+    }
+    List<CompletableFuture<?>> all = new ArrayList<>(sums.values());
+    for (Plan p : bySize) {
+      // ANALYZE (SHARE UPDATE EXCLUSIVE) runs alongside the checksum queries (ACCESS SHARE); the index
+      // and constraint DDL (up to ACCESS EXCLUSIVE) waits for both
+      CompletableFuture<Object> analyzed = workers.submit("analyze", c -> {
+        Db.execute(c, "ANALYZE " + p.staging.quoted());
+        return null;
+      });
+      all.add(analyzed);
+      all.add(sums.get(p).thenCombine(analyzed, (sum, x) -> x).thenCompose(x -> workers.submit("index build", c -> {
+        for (String ddl : p.definition.indexSql(p.staging)) {
+          Db.execute(c, ddl);
+        }
+        return null;
+      })));
+    }
+    // let every task end (a failed one must not leave another still working on a staging table)
+    CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).handle((x, e) -> null).join();
+    for (Plan p : copy) {
+      TableChecksum copied = join(sums.get(p));
+      p.sourceSum = join(p.sourceSumFuture);
+      if (!copied.equals(p.sourceSum)) {
+        throw new WarehouseException("verification failed for table " + p.source + ": source has "
+            + p.sourceSum + ", the copy has " + copied + " (did the source change during the run? "
+            + "re-run); production unchanged");
+      }
+    }
+    for (CompletableFuture<?> f : all) {
+      join(f);
+    }
+  }
+
+  /** Pages per checksum query: bigger tables are summed in several ctid ranges, in parallel. */
+  static final long CHECKSUM_PAGES = 1500;
+  static final int SOURCE_WORKERS = 2;
+  static final int TARGET_WORKERS = 4;
+  static final int CATALOG_WORKERS = 3;
+
+  /** A table's checksum: one query per CHECKSUM_PAGES pages (the last range open-ended), added up. */
+  static CompletableFuture<TableChecksum> checksum(Workers workers, String phase, TableRef table, long pages) {
+    List<CompletableFuture<TableChecksum>> parts = new ArrayList<>();
+    long n = Math.max(1, (pages + CHECKSUM_PAGES - 1) / CHECKSUM_PAGES);
+    for (long i = 0; i < n; i++) {
+      long from = i * CHECKSUM_PAGES;
+      long to = i == n - 1 ? TableRange.ALL_PAGES : from + CHECKSUM_PAGES;
+      String where = n == 1 ? null : new TableRange("", "", "", from, to).where();
+      parts.add(workers.submit(phase, c -> TableChecksum.of(c, table, where)));
+    }
+    CompletableFuture<TableChecksum> sum = parts.get(0);
+    for (int i = 1; i < parts.size(); i++) {
+      sum = sum.thenCombine(parts.get(i), TableChecksum::plus);
+    }
+    return sum;
+  }
+
+  /** The value of a future; its failure rethrown as the original exception. */
+  static <T> T join(CompletableFuture<T> f) throws Exception {
+    try {
+      return f.join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause();
+      while (cause instanceof CompletionException && cause.getCause() != null) {
+        cause = cause.getCause();
+      }
+      if (cause instanceof Exception) {
+        throw (Exception) cause;
+      }
+      if (cause instanceof Error) {
+        throw (Error) cause;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * A fixed set of threads, each with its own lazily opened connection (kept for the whole run: no
+   * connection set-up per query); time spent per phase name is summed into {@link Phases}.
+   */
+  static final class Workers implements AutoCloseable {
+    private final JdbcConfig config;
+    private final String appName;
+    private final ExecutorService pool;
+    private final Phases phases;
+    private final List<Connection> opened = Collections.synchronizedList(new ArrayList<>());
+    private final ThreadLocal<Connection> connection = new ThreadLocal<>();
+
+    Workers(JdbcConfig config, String appName, int threads, Phases phases) {
+      this.config = config;
+      this.appName = appName;
+      this.phases = phases;
+      AtomicInteger k = new AtomicInteger();
+      this.pool = Executors.newFixedThreadPool(threads, r -> {
+        Thread t = new Thread(r, appName + "-" + k.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+    }
+
+    <T> CompletableFuture<T> submit(String phase, SqlTask<T> task) {
+      return CompletableFuture.supplyAsync(() -> {
+        long t0 = System.nanoTime();
+        try {
+          Connection c = connection.get();
+          if (c == null) {
+            c = config.connect(appName);
+            opened.add(c);
+            connection.set(c);
+          }
+          return task.run(c);
+        } catch (Exception e) {
+          throw new CompletionException(e);
+        } finally {
+          phases.busy(phase, System.nanoTime() - t0);
+        }
+      }, pool);
+    }
+
+    @Override
+    public void close() {
+      pool.shutdownNow();
+      synchronized (opened) {
+        for (Connection c : opened) {
+          try {
+            c.close();
+          } catch (SQLException ignored) {
+            // closing: nothing left to do with it
+          }
+        }
+      }
+    }
+  }
+
+  @FunctionalInterface
+  interface SqlTask<T> {
+    T run(Connection c) throws Exception;
+  }
+
+  /**
+   * Phase timings of one run: the wall time of each sequential step of the driver ({@link #lap}),
+   * and the busy time summed over the worker connections per kind of background work ({@link
+   * #busy}: source/target checksums, index builds, ANALYZE — they overlap other steps).
+   */
+  static final class Phases {
+    private final Map<String, Long> wall = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final Map<String, AtomicLong> busy = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> tasks = new ConcurrentHashMap<>();
+    private long mark = System.nanoTime();
+
+    void lap(String name) {
+      long now = System.nanoTime();
+      wall.merge(name, now - mark, Long::sum);
+      mark = now;
+    }
+
+    void busy(String name, long nanos) {
+      busy.computeIfAbsent(name, x -> new AtomicLong()).addAndGet(nanos);
+      tasks.computeIfAbsent(name, x -> new AtomicInteger()).incrementAndGet();
+    }
+
+    void print(Progress progress, long started) {
+      progress.say("Phase timings (wall, in order):");
+      long jvm = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
+      long sinceRun = (System.nanoTime() - started) / 1_000_000;
+      progress.say("  %-58s %s", "JVM start + launcher, before promote began", Progress.seconds(
+          Math.max(0, jvm - sinceRun) * 1_000_000L));
+      synchronized (wall) {
+        for (Map.Entry<String, Long> e : wall.entrySet()) {
+          progress.say("  %-58s %s", e.getKey(), Progress.seconds(e.getValue()));
+        }
+      }
+      progress.say("Background work (busy time summed over the worker connections; overlaps the above):");
+      for (String name : List.of("source catalog", "source checksum", "target checksum", "index build", "analyze")) {
+        if (busy.containsKey(name)) {
+          progress.say("  %-58s %s", name + " (" + tasks.get(name) + " queries)", Progress.seconds(busy.get(name).get()));
+        }
+      }
+    }
+
+    void report(RunReport report) {
+      synchronized (wall) {
+        for (Map.Entry<String, Long> e : wall.entrySet()) {
+          report.detail("phaseSeconds " + e.getKey(), e.getValue() / 1e9);
+        }
+      }
+      for (Map.Entry<String, AtomicLong> e : busy.entrySet()) {
+        report.detail("busySeconds " + e.getKey(), e.getValue().get() / 1e9);
+      }
+    }
   }
 
   /** Splits every table into ctid page ranges of about rowsPerRange rows; the last range is open. */
@@ -317,7 +537,7 @@ public final class PromotePipeline {
     for (Plan p : plans) {
       String cols = ReadTableRanges.selectList(mode, p.definition.copyColumns());
       String dest = p.staging.schema() + "." + p.staging.name();
-      long rows = p.sourceSum.rows();
+      long rows = p.estimatedRows;
       long n = Math.max(1, (rows + Math.max(1, rowsPerRange) - 1) / Math.max(1, rowsPerRange));
       n = Math.min(n, Math.max(1, p.pages));
       long per = Math.max(1, (p.pages + n - 1) / n);
@@ -335,13 +555,20 @@ public final class PromotePipeline {
   static List<Plan> select(Connection src, String schema, List<Pattern> include, List<Pattern> exclude,
       PromoteOptions options, Progress progress) throws SQLException {
     List<String> names = new ArrayList<>();
+    Map<String, long[]> sizes = new LinkedHashMap<>(); // name -> {pages, estimated rows}
     try (PreparedStatement ps = src.prepareStatement(
-        "SELECT k.relname FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace "
+        "SELECT k.relname, pg_relation_size(k.oid) / current_setting('block_size')::bigint, k.reltuples::bigint "
+            + "FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace "
             + "WHERE n.nspname = ? AND k.relkind IN ('r', 'p') AND NOT k.relispartition ORDER BY k.relname")) {
       ps.setString(1, schema);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           names.add(rs.getString(1));
+          long pages = rs.getLong(2);
+          long tuples = rs.getLong(3);
+          // reltuples is -1 for a table never vacuumed/analyzed: guess ~100 rows per page (only the
+          // number of copy ranges depends on it)
+          sizes.put(rs.getString(1), new long[] {pages, tuples >= 0 ? tuples : pages * 100});
         }
       }
     }
@@ -362,7 +589,10 @@ public final class PromotePipeline {
           throw new WarehouseException("table " + schema + "." + name + " cannot be promoted: " + e.getMessage()
               + "; rename it or exclude it with --exclude");
         }
-        plans.add(new Plan(t, t, cat));
+        Plan plan = new Plan(t, t, cat);
+        plan.pages = sizes.get(name)[0];
+        plan.estimatedRows = sizes.get(name)[1];
+        plans.add(plan);
         chosen.computeIfAbsent(cat, x -> new ArrayList<>()).add(name);
       } else if (!"Other".equals(cat) || matchesAny(include, name)) {
         left.computeIfAbsent(cat, x -> new ArrayList<>()).add(name);
@@ -392,26 +622,19 @@ public final class PromotePipeline {
     return plans;
   }
 
-  /** Definitions, page counts and checksums of the selected source tables. */
-  private static void readSource(JdbcConfig source, Connection src, List<Plan> plans) throws Exception {
+  /** Definitions of the selected source tables (their checksums are under way on other connections). */
+  private static void readSource(Workers catalog, List<Plan> plans) throws Exception {
+    List<CompletableFuture<TableDefinition>> defs = new ArrayList<>();
     for (Plan p : plans) {
-      p.definition = TableDefinition.read(src, p.source);
-      p.pages = Db.queryLong(src, "SELECT pg_relation_size(" + Sql.literal(p.source.quoted())
-          + "::regclass) / current_setting('block_size')::bigint");
+      defs.add(catalog.submit("source catalog", c -> TableDefinition.read(c, p.source)));
     }
-    List<TableChecksum> sums = parallel(plans, p -> {
-      try (Connection c = source.connect("warehouse-promote-checksum")) {
-        return TableChecksum.of(c, p.source);
-      }
-    });
     for (int i = 0; i < plans.size(); i++) {
-      plans.get(i).sourceSum = sums.get(i);
+      plans.get(i).definition = join(defs.get(i));
     }
   }
 
   /** Which target tables exist, are unchanged (same columns and checksum), or block the swap. */
-  private static void inspectTarget(JdbcConfig target, Connection tgt, List<Plan> plans, String schema)
-      throws Exception {
+  private static void inspectTarget(Workers targetWorkers, Connection tgt, List<Plan> plans) throws Exception {
     List<Plan> same = new ArrayList<>();
     for (Plan p : plans) {
       Map<String, String> cols = Db.columns(tgt, p.target);
@@ -427,13 +650,16 @@ public final class PromotePipeline {
             + "): drop or adapt the dependent objects, then re-run; production unchanged";
       }
     }
-    List<TableChecksum> sums = parallel(same, p -> {
-      try (Connection c = target.connect("warehouse-promote-checksum")) {
-        return TableChecksum.of(c, p.target);
-      }
-    });
+    List<CompletableFuture<TableChecksum>> sums = new ArrayList<>();
+    for (Plan p : same) {
+      long pages = Db.queryLong(tgt, "SELECT pg_relation_size(" + Sql.literal(p.target.quoted())
+          + "::regclass) / current_setting('block_size')::bigint");
+      sums.add(checksum(targetWorkers, "target checksum", p.target, pages));
+    }
     for (int i = 0; i < same.size(); i++) {
-      same.get(i).unchanged = sums.get(i).equals(same.get(i).sourceSum);
+      Plan p = same.get(i);
+      p.sourceSum = join(p.sourceSumFuture);
+      p.unchanged = join(sums.get(i)).equals(p.sourceSum);
     }
   }
 
@@ -456,39 +682,6 @@ public final class PromotePipeline {
         }
       }
     }
-  }
-
-  /** Runs one task per plan on up to 4 threads, each with its own connection; results in plan order. */
-  private static <T> List<T> parallel(List<Plan> plans, PlanTask<T> task) throws Exception {
-    List<T> out = new ArrayList<>();
-    if (plans.isEmpty()) {
-      return out;
-    }
-    ExecutorService pool = Executors.newFixedThreadPool(Math.min(4, plans.size()));
-    try {
-      List<Future<T>> futures = new ArrayList<>();
-      for (Plan p : plans) {
-        futures.add(pool.submit(() -> task.run(p)));
-      }
-      for (Future<T> f : futures) {
-        try {
-          out.add(f.get());
-        } catch (ExecutionException e) {
-          if (e.getCause() instanceof Exception) {
-            throw (Exception) e.getCause();
-          }
-          throw e;
-        }
-      }
-      return out;
-    } finally {
-      pool.shutdownNow();
-    }
-  }
-
-  @FunctionalInterface
-  private interface PlanTask<T> {
-    T run(Plan p) throws Exception;
   }
 
   private static void dropQuietly(Connection c, List<Plan> plans) {

@@ -1,5 +1,6 @@
 package org.warehouse.transforms.promote;
 
+import java.math.BigInteger;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -45,14 +46,33 @@ public final class TableChecksum {
     return "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM " + t.quoted() + " AS t";
   }
 
+  /**
+   * The checksum query for the rows of one table selected by {@code where} (e.g. a ctid range;
+   * null = every row). Counts and sums add up: the checksums of disjoint ranges covering the table
+   * combined with {@link #plus} equal the whole table's checksum.
+   */
+  public static String sql(TableRef t, String where) {
+    return where == null ? sql(t) : sql(t) + " WHERE " + where;
+  }
+
   /** Computes the checksum on a connection (setting the session settings first). */
   public static TableChecksum of(Connection c, TableRef t) throws SQLException {
+    return of(c, t, null);
+  }
+
+  /** Computes the checksum of the rows matching {@code where} (null = all). */
+  public static TableChecksum of(Connection c, TableRef t, String where) throws SQLException {
     Db.execute(c, SESSION_SETTINGS);
     try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery(sql(t))) {
+        ResultSet rs = st.executeQuery(sql(t, where))) {
       rs.next();
       return new TableChecksum(rs.getLong(1), rs.getString(2));
     }
+  }
+
+  /** The checksum of the union of two disjoint row sets (counts and hash sums add). */
+  public TableChecksum plus(TableChecksum other) {
+    return new TableChecksum(rows + other.rows, new BigInteger(sum).add(new BigInteger(other.sum)).toString());
   }
 
   @Override
