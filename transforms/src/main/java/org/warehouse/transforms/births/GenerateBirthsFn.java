@@ -1,13 +1,11 @@
 package org.warehouse.transforms.births;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.LocalDate;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyIn;
+import org.warehouse.transforms.jdbc.CopyWriter;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
 
@@ -36,37 +34,16 @@ public class GenerateBirthsFn extends DoFn<Integer, Long> {
 
   @ProcessElement
   public void process(@Element Integer chunk, OutputReceiver<Long> out) throws Exception {
-    CopyIn copy = connection.unwrap(PGConnection.class).getCopyAPI()
-        .copyIn("COPY " + table.quoted() + " FROM STDIN");
-    StringBuilder sb = new StringBuilder(1 << 20);
-    long[] n = {0};
-    try {
+    long n;
+    try (CopyWriter copy = CopyWriter.open(connection, "COPY " + table.quoted() + " FROM STDIN")) {
       generator.generateChunk(chunk, births, row -> {
-        appendLine(sb, row);
-        n[0]++;
-        if (sb.length() > (1 << 20) - 256) {
-          write(copy, sb);
-        }
+        appendLine(copy.buffer(), row);
+        copy.lineAdded();
       });
-      write(copy, sb);
-      copy.endCopy();
-    } finally {
-      if (copy.isActive()) {
-        copy.cancelCopy();
-      }
+      n = copy.finish();
     }
-    generated.inc(n[0]);
-    out.output(n[0]);
-  }
-
-  private static void write(CopyIn copy, StringBuilder sb) {
-    try {
-      byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
-      copy.writeToCopy(b, 0, b.length);
-      sb.setLength(0);
-    } catch (java.sql.SQLException e) {
-      throw new RuntimeException(e);
-    }
+    generated.inc(n);
+    out.output(n);
   }
 
   static void appendLine(StringBuilder sb, SyntheticBirths.Row r) {
