@@ -32,23 +32,34 @@ public final class KeyCandidateMapper implements JdbcIO.RowMapper<KV<String, Can
     long id = rs.getLong(1);
     long micros = rs.getLong(2);
     boolean latestNull = rs.wasNull();
+    String key = encodeKey(rs, 3, keyColumns, tableIndex);
+    rowsRead.inc();
+    if (key == null) {
+      nullKeyRows.inc();
+      key = nullKey(tableIndex, id);
+    }
+    return KV.of(key, new Candidate(id, micros, latestNull, 1));
+  }
+
+  /**
+   * The natural key of columns {@code first..first+keyColumns-1} (as text), length-prefixed so no two
+   * keys collide, behind the table index; null when a key column is NULL.
+   */
+  static String encodeKey(ResultSet rs, int first, int keyColumns, int tableIndex) throws java.sql.SQLException {
     StringBuilder key = new StringBuilder(48).append(tableIndex).append('|');
-    boolean nullKey = false;
     for (int i = 0; i < keyColumns; i++) {
-      String v = rs.getString(3 + i);
+      String v = rs.getString(first + i);
       if (v == null) {
-        nullKey = true;
-        break;
+        return null;
       }
       key.append(v.length()).append(':').append(v);
     }
-    rowsRead.inc();
-    if (nullKey) {
-      nullKeyRows.inc();
-      key.setLength(0);
-      key.append(tableIndex).append("|N").append(id);
-    }
-    return KV.of(key.toString(), new Candidate(id, micros, latestNull, 1));
+    return key.toString();
+  }
+
+  /** The key of a row with a NULL key column: its own, so it never collapses with another row. */
+  static String nullKey(int tableIndex, long id) {
+    return tableIndex + "|N" + id;
   }
 
   /** The table index of an encoded key. */

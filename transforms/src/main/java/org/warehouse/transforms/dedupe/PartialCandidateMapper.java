@@ -28,26 +28,16 @@ public final class PartialCandidateMapper implements JdbcIO.RowMapper<KV<String,
 
   @Override
   public KV<String, Candidate> mapRow(ResultSet rs) throws Exception {
-    StringBuilder key = new StringBuilder(48).append(tableIndex).append('|');
-    boolean nullKey = false;
-    for (int i = 0; i < keyColumns; i++) {
-      String v = rs.getString(1 + i);
-      if (v == null) {
-        nullKey = true;
-        break;
-      }
-      key.append(v.length()).append(':').append(v);
-    }
+    String key = KeyCandidateMapper.encodeKey(rs, 1, keyColumns, tableIndex);
     long n = rs.getLong(keyColumns + 1);
     Long[] best = (Long[]) rs.getArray(keyColumns + 2).getArray();
     long id = best[1];
     boolean latestNull = best[0] == Long.MAX_VALUE;
     rowsRead.inc(n);
-    if (nullKey) {
+    if (key == null) {
       nullKeyRows.inc(n);
-      key.setLength(0);
-      key.append(tableIndex).append("|N").append(id);
+      key = KeyCandidateMapper.nullKey(tableIndex, id);
     }
-    return KV.of(key.toString(), new Candidate(id, latestNull ? 0 : best[0], latestNull, n));
+    return KV.of(key, new Candidate(id, latestNull ? 0 : best[0], latestNull, n));
   }
 }
