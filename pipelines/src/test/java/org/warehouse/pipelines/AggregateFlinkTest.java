@@ -21,6 +21,7 @@ import org.junit.ClassRule;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runners.MethodSorters;
+import org.warehouse.testing.AggregateOracle;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 

@@ -14,6 +14,7 @@ import java.sql.Connection;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.warehouse.testing.AggregateOracle;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.births.AggTable;
 import org.warehouse.transforms.jdbc.Db;

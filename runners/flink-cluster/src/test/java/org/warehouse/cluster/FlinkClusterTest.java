@@ -33,6 +33,7 @@ import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.warehouse.cluster.Scripts.Result;
+import org.warehouse.testing.AggregateOracle;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.births.AggTable;
 import org.warehouse.transforms.jdbc.Db;
@@ -135,18 +136,7 @@ public class FlinkClusterTest {
 
     try (Connection c = DB.connect()) {
       assertEquals(GENERATED_BIRTHS, Db.queryLong(c, "SELECT count(*) FROM fact_births"));
-      Db.execute(c, Files.readString(ROOT.resolve("scripts/sql/aggregate_oracle.sql")));
-      for (AggTable t : AggTable.values()) {
-        String cols = String.join(", ", t.columnNames());
-        String ours = "SELECT " + cols + " FROM " + t.tableName();
-        String oracle = "SELECT " + cols + " FROM oracle_" + t.tableName();
-        long extra = Db.queryLong(c, "SELECT count(*) FROM (" + ours + " EXCEPT ALL " + oracle + ") x");
-        long missing = Db.queryLong(c, "SELECT count(*) FROM (" + oracle + " EXCEPT ALL " + ours + ") x");
-        long rows = Db.queryLong(c, "SELECT count(*) FROM " + t.tableName());
-        assertEquals(t.tableName() + ": rows the cluster wrote that PostgreSQL did not compute", 0, extra);
-        assertEquals(t.tableName() + ": rows PostgreSQL computed that the cluster did not write", 0, missing);
-        assertThat(t.tableName() + " is empty", rows, greaterThan(0L));
-      }
+      AggregateOracle.assertEveryTableMatchesOracle(c); // every agg table == PostgreSQL's GROUP BY, both ways
     }
     assertEquals(AggTable.values().length, aggregate.get("tables").size());
     assertEquals(GENERATED_BIRTHS, aggregate.get("details").get("factRows").asLong());

@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.testing;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -7,23 +7,23 @@ import java.nio.file.Files;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
-import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.births.AggTable;
 import org.warehouse.transforms.jdbc.Db;
 
 /**
  * The independent oracle: PostgreSQL computes every agg table with its own GROUP BY
  * (scripts/sql/aggregate_oracle.sql) and each pipeline table must equal it (EXCEPT both ways empty).
+ * Shared by the pipeline tests and the Flink cluster test.
  */
-final class AggregateOracle {
+public final class AggregateOracle {
   private AggregateOracle() {}
 
-  static void computeOracle(Connection c) throws Exception {
+  public static void computeOracle(Connection c) throws Exception {
     Db.execute(c, Files.readString(TestDatabase.repoRoot().resolve("scripts/sql/aggregate_oracle.sql")));
   }
 
   /** Asserts every agg table equals its oracle; returns the row count per table. */
-  static List<Long> assertEveryTableMatchesOracle(Connection c) throws Exception {
+  public static List<Long> assertEveryTableMatchesOracle(Connection c) throws Exception {
     computeOracle(c);
     List<Long> rows = new ArrayList<>();
     for (AggTable t : AggTable.values()) {
@@ -42,7 +42,7 @@ final class AggregateOracle {
   }
 
   /** An order-independent checksum of every agg table, to prove "unchanged" or "identical". */
-  static String checksumAll(Connection c) throws Exception {
+  public static String checksumAll(Connection c) throws Exception {
     StringBuilder sb = new StringBuilder();
     for (AggTable t : AggTable.values()) {
       try (var st = c.createStatement();
