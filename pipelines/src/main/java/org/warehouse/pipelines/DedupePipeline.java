@@ -197,6 +197,7 @@ public final class DedupePipeline {
       }
       work.add(w);
       if (!w.alreadyUnique) {
+        DedupeSql.refuseChangingReferences(c, t);
         toRead.add(w);
       }
     }

@@ -43,6 +43,28 @@ public final class DedupeSql {
     }
   }
 
+  /**
+   * Refuses a table that another table references with ON DELETE CASCADE / SET NULL / SET DEFAULT:
+   * removing a referenced duplicate would silently delete or change rows of the referencing table.
+   * (NO ACTION / RESTRICT references are fine: the DELETE path then fails and changes nothing if a
+   * duplicate is referenced.)
+   */
+  public static void refuseChangingReferences(Connection c, DedupeTarget t) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT string_agg(conname || ' on ' || conrelid::regclass::text, ', ') "
+        + "FROM pg_constraint WHERE confrelid = ?::regclass AND contype = 'f' AND confdeltype IN ('c', 'n', 'd')")) {
+      ps.setString(1, t.table().quoted());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        String fks = rs.getString(1);
+        if (fks != null) {
+          throw new WarehouseException("table " + t.table() + " is referenced by foreign key " + fks + " with ON DELETE "
+              + "CASCADE/SET NULL/SET DEFAULT: removing duplicates would change the referencing rows; point them at "
+              + "the survivors and make the key NO ACTION, or drop it, then re-run (nothing changed)");
+        }
+      }
+    }
+  }
+
   public static boolean constraintExists(Connection c, TableRef table, String name) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND conname = ? AND contype IN ('u', 'p')")) {
