@@ -223,23 +223,27 @@ public class DedupeConcurrencyTest {
         }
       }, "dedupe");
       run.start();
-      // Snapshot, backup copy and pipeline all ran past the reader: the first thing that waits for it is the
-      // final step's ACCESS EXCLUSIVE lock.
-      String waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'lck.t'::regclass AND NOT granted";
-      long deadline = System.nanoTime() + 240_000_000_000L;
-      while (Db.queryLong(monitor, waiting) == 0 && run.isAlive() && System.nanoTime() < deadline) {
-        Thread.sleep(20);
+      long nonBlockingNanos;
+      try {
+        // Snapshot, backup copy and pipeline all ran past the reader: the first thing that waits for it is the
+        // final step's ACCESS EXCLUSIVE lock.
+        String waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'lck.t'::regclass AND NOT granted";
+        long deadline = System.nanoTime() + 240_000_000_000L;
+        while (Db.queryLong(monitor, waiting) == 0 && run.isAlive() && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        nonBlockingNanos = System.nanoTime() - started;
+        assertThat("dedupe waits for the reader", Db.queryLong(monitor, "SELECT count(*) FROM pg_locks WHERE relation = "
+            + "'lck.t'::regclass AND NOT granted AND mode = 'AccessExclusiveLock'"), equalTo(1L));
+        assertThat("pipeline done before the lock", Db.queryLong(monitor, "SELECT count(*) FROM lck.t__dedupe_keep"),
+            equalTo(expectedKept));
+        assertThat("backup written before the lock", Db.queryLong(monitor, "SELECT count(*) FROM lck.t__dedupe_copy"),
+            equalTo(rows));
+        assertThat("the reader still sees every row", Db.queryLong(reader, "SELECT count(*) FROM lck.t"), equalTo(rows));
+      } finally {
+        reader.commit(); // on a failed assertion too: let the run finish before the next test
+        run.join();
       }
-      long nonBlockingNanos = System.nanoTime() - started;
-      assertThat("dedupe waits for the reader", Db.queryLong(monitor, "SELECT count(*) FROM pg_locks WHERE relation = "
-          + "'lck.t'::regclass AND NOT granted AND mode = 'AccessExclusiveLock'"), equalTo(1L));
-      assertThat("pipeline done before the lock", Db.queryLong(monitor, "SELECT count(*) FROM lck.t__dedupe_keep"),
-          equalTo(expectedKept));
-      assertThat("backup written before the lock", Db.queryLong(monitor, "SELECT count(*) FROM lck.t__dedupe_copy"),
-          equalTo(rows));
-      assertThat("the reader still sees every row", Db.queryLong(reader, "SELECT count(*) FROM lck.t"), equalTo(rows));
-      reader.commit();
-      run.join();
       if (failure.get() != null) {
         throw failure.get();
       }

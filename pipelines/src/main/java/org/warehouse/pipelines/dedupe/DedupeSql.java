@@ -225,6 +225,10 @@ public final class DedupeSql {
         o.lockMode = "ACCESS EXCLUSIVE";
         Db.execute(c, "LOCK TABLE " + q + " IN ACCESS EXCLUSIVE MODE");
         lockedAt = System.nanoTime();
+        String now = truncateBlocker(c, table); // a trigger or foreign key added since the check above?
+        if (now != null) {
+          throw new WarehouseException("table " + table + ": " + now + " since the run started; nothing changed, re-run");
+        }
       } else {
         o.lockMode = "SHARE ROW EXCLUSIVE";
         o.removedSnapshot = update(c, "DELETE FROM " + q + " AS t WHERE t.id <= " + snapshotMaxId
