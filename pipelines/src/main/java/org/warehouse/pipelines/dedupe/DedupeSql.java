@@ -128,7 +128,9 @@ public final class DedupeSql {
     c.setAutoCommit(false);
     try {
       Db.execute(c, "DROP TABLE IF EXISTS " + copy.quoted());
-      Db.execute(c, "CREATE TABLE " + copy.quoted() + " (LIKE " + t.table().quoted() + ")");
+      // No autovacuum on the copy during the run (it would scan it for nothing, and hold up the final step's
+      // rename); the final step resets the setting.
+      Db.execute(c, "CREATE TABLE " + copy.quoted() + " (LIKE " + t.table().quoted() + ") WITH (autovacuum_enabled = false)");
       update(c, "INSERT INTO " + copy.quoted() + " SELECT * FROM " + t.table().quoted() + " WHERE id <= "
           + snapshotMaxId);
       c.commit();
@@ -221,7 +223,14 @@ public final class DedupeSql {
     long lockedAt = 0;
     try {
       Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
+      // Before any strong lock on the table: the copy becomes the backup (renamed back on rollback)...
+      Db.execute(c, "ALTER TABLE " + copy.quoted() + " RENAME TO " + Sql.quoteIdent(backup.name()));
+      Db.execute(c, "ALTER TABLE " + backup.quoted() + " RESET (autovacuum_enabled)");
       if (o.truncated) {
+        // ... and the survivors (snapshot rows: they do not change) go to a temp table.
+        Db.execute(c, "DROP TABLE IF EXISTS pg_temp.dedupe_rows");
+        Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + keep.quoted() + " k JOIN "
+            + q + " t ON t.id = k.id");
         o.lockMode = "ACCESS EXCLUSIVE";
         Db.execute(c, "LOCK TABLE " + q + " IN ACCESS EXCLUSIVE MODE");
         lockedAt = System.nanoTime();
@@ -248,13 +257,13 @@ public final class DedupeSql {
       String rows;
       if (o.truncated) {
         rows = "pg_temp.dedupe_rows";
-        Db.execute(c, "DROP TABLE IF EXISTS " + rows);
-        Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + q + " t JOIN "
-            + keep.quoted() + " k ON k.id = t.id UNION ALL SELECT * FROM " + q + " WHERE id > " + snapshotMaxId);
-        long present = Db.queryLong(c, "SELECT count(*) FROM " + rows + " WHERE id <= " + snapshotMaxId);
+        // Every survivor still there (under the lock; index probes of the ids)?
+        long present = Db.queryLong(c, "SELECT count(*) FROM " + rows + " r WHERE EXISTS (SELECT 1 FROM " + q
+            + " t WHERE t.id = r.id)");
         if (present != kept) {
           throw vanished(table, kept - present);
         }
+        update(c, "INSERT INTO " + rows + " SELECT * FROM " + q + " WHERE id > " + snapshotMaxId);
         o.removedSnapshot = snapshotRows - kept;
       } else {
         rows = q;
@@ -270,7 +279,7 @@ public final class DedupeSql {
             + "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY " + keys + " ORDER BY " + order
             + ") AS rn FROM cand) r WHERE rn > 1");
         // Losers inserted after the snapshot go to the backup (snapshot rows are all there already).
-        o.removedInserted = update(c, "INSERT INTO " + copy.quoted() + " SELECT t.* FROM " + q
+        o.removedInserted = update(c, "INSERT INTO " + backup.quoted() + " SELECT t.* FROM " + q
             + " t JOIN pg_temp.dedupe_losers l ON l.id = t.id WHERE t.id > " + snapshotMaxId);
         long removedSurvivors = update(c, "DELETE FROM " + rows + " AS t USING pg_temp.dedupe_losers l WHERE t.id = l.id")
             - o.removedInserted;
@@ -309,8 +318,6 @@ public final class DedupeSql {
             + o.rowsAfter + " vs distinct keys " + distinctKeys + " + NULL-key rows " + o.nullKeyRows + ", rows + removed "
             + (o.rowsAfter + removed) + " vs rows before " + before + "); rolled back, table unchanged");
       }
-      Db.execute(c, "DROP TABLE IF EXISTS " + backup.quoted());
-      Db.execute(c, "ALTER TABLE " + copy.quoted() + " RENAME TO " + Sql.quoteIdent(backup.name()));
       Map<String, Object> meta = new LinkedHashMap<>();
       meta.put("dedupeOf", table.toString());
       meta.put("constraint", t.constraintName());
