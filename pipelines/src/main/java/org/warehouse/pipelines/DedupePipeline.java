@@ -48,13 +48,15 @@ import org.warehouse.transforms.jdbc.WriteByCopy;
  * dedupe: removes duplicate rows on a natural key while the ETL keeps writing (see docs/dedupe.md).
  *
  * <ol>
- *   <li>Per table: check columns; snapshot the id range under a brief SHARE lock; start the
- *       pre-run count/checksum of that range on a side connection.
- *   <li>Beam: read (id, latest, key) of every snapshot row in parallel id ranges → Combine.perKey
- *       picks one survivor per key (latest wins, ties → highest id) → COPY survivor ids into a
- *       work table.
- *   <li>Per table, ONE transaction: back up + delete the non-survivors, reconcile rows inserted
- *       since the snapshot under a short lock, add the UNIQUE constraint, validate, ANALYZE.
+ *   <li>Per table: check columns; snapshot the id range under a brief SHARE lock; start writing the
+ *       backup (every snapshot row) server-side on a side connection, alongside the pipeline.
+ *   <li>Beam: read (id, latest, natural key) of every snapshot row in parallel id ranges (reduced per
+ *       range in PostgreSQL by default) → Combine.perKey picks one survivor per key (latest wins, ties →
+ *       highest id) → survivor ids grouped per table shard → COPY into a work table.
+ *   <li>Per table, ONE transaction: under a short ACCESS EXCLUSIVE lock, TRUNCATE and re-insert the
+ *       survivors plus the reconciled rows inserted since the snapshot (DELETE of the duplicates under
+ *       SHARE ROW EXCLUSIVE for FK-referenced or triggered tables), add the UNIQUE constraint,
+ *       validate, ANALYZE.
  * </ol>
  */
 public final class DedupePipeline {
