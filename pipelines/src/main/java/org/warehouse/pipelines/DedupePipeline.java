@@ -8,10 +8,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
@@ -19,6 +23,7 @@ import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -30,9 +35,10 @@ import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.pipelines.dedupe.DedupeSql;
 import org.warehouse.pipelines.dedupe.DedupeTarget;
 import org.warehouse.transforms.dedupe.Candidate;
-import org.warehouse.transforms.dedupe.KeepLines;
+import org.warehouse.transforms.dedupe.IdChunks;
 import org.warehouse.transforms.dedupe.PickSurvivorFn;
 import org.warehouse.transforms.dedupe.ReadKeyCandidates;
+import org.warehouse.transforms.dedupe.SurvivorIds;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.WarehouseException;
@@ -42,13 +48,15 @@ import org.warehouse.transforms.jdbc.WriteByCopy;
  * dedupe: removes duplicate rows on a natural key while the ETL keeps writing (see docs/dedupe.md).
  *
  * <ol>
- *   <li>Per table: check columns; snapshot the id range under a brief SHARE lock; start the
- *       pre-run count/checksum of that range on a side connection.
- *   <li>Beam: read (id, latest, key) of every snapshot row in parallel id ranges → Combine.perKey
- *       picks one survivor per key (latest wins, ties → highest id) → COPY survivor ids into a
- *       work table.
- *   <li>Per table, ONE transaction: back up + delete the non-survivors, reconcile rows inserted
- *       since the snapshot under a short lock, add the UNIQUE constraint, validate, ANALYZE.
+ *   <li>Per table: check columns; snapshot the id range under a brief SHARE lock; start writing the
+ *       backup (every snapshot row) server-side on a side connection, alongside the pipeline.
+ *   <li>Beam: read (id, latest, natural key) of every snapshot row in parallel id ranges (reduced per
+ *       range in PostgreSQL by default) → Combine.perKey picks one survivor per key (latest wins, ties →
+ *       highest id) → survivor ids grouped per table shard → COPY into a work table.
+ *   <li>Per table, ONE transaction: under a short ACCESS EXCLUSIVE lock, TRUNCATE and re-insert the
+ *       survivors plus the reconciled rows inserted since the snapshot (DELETE of the duplicates under
+ *       SHARE ROW EXCLUSIVE for FK-referenced or triggered tables), add the UNIQUE constraint,
+ *       validate, ANALYZE.
  * </ol>
  */
 public final class DedupePipeline {
@@ -168,6 +176,7 @@ public final class DedupePipeline {
     long maxId;
     boolean alreadyUnique;
     Future<Object[]> before;
+    volatile long copyNanos;
     long rowsRead;
     long kept;
     long duplicates;
@@ -190,10 +199,14 @@ public final class DedupePipeline {
       }
       work.add(w);
       if (!w.alreadyUnique) {
+        DedupeSql.refuseChangingReferences(c, t);
         toRead.add(w);
       }
     }
-    ExecutorService side = Executors.newSingleThreadExecutor();
+    // Backups (every snapshot row) are written server-side on side connections while the pipeline
+    // runs: they do not depend on the survivors, and snapshot rows do not change (the ETL only inserts).
+    int sideThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    ExecutorService side = Executors.newFixedThreadPool(sideThreads);
     PipelineResult result = null;
     try {
       for (Work w : toRead) {
@@ -201,11 +214,19 @@ public final class DedupePipeline {
         w.minId = range[0];
         w.maxId = range[1];
         Db.dropIfExists(c, w.target.keepTable());
+        Db.dropIfExists(c, w.target.backupWorkTable());
         Db.execute(c, "CREATE UNLOGGED TABLE " + w.target.keepTable().quoted() + " (id bigint NOT NULL)");
+      }
+      List<Work> bySize = new ArrayList<>(toRead);
+      bySize.sort((a, b) -> Long.compare(b.maxId - b.minId, a.maxId - a.minId));
+      for (Work w : bySize) {
         TableRefHolder h = new TableRefHolder(w);
         w.before = side.submit(() -> {
-          try (Connection sc = db.connect("warehouse-dedupe-checksum")) {
-            return DedupeSql.countAndChecksum(sc, h.w.target.table(), Long.MIN_VALUE, h.w.maxId);
+          long c0 = System.nanoTime();
+          try (Connection sc = db.connect("warehouse-dedupe-backup")) {
+            return DedupeSql.copySnapshot(sc, h.w.target, h.w.maxId);
+          } finally {
+            h.w.copyNanos = System.nanoTime() - c0;
           }
         });
       }
@@ -244,7 +265,7 @@ public final class DedupePipeline {
           continue;
         }
         long t0 = System.nanoTime();
-        Object[] before = w.before.get();
+        Object[] before = backupOf(w);
         long snapshotRows = (Long) before[0];
         if (w.rowsRead != snapshotRows) {
           throw new WarehouseException("table " + t.table() + ": the pipeline read " + w.rowsRead + " rows but "
@@ -270,12 +291,16 @@ public final class DedupePipeline {
             t.table(), Progress.rows(w.rowsRead), Progress.rows(w.duplicates), Progress.rows(w.kept),
             Progress.rows(o.insertedDuringRun), Progress.rows(o.removedInserted), t.constraintName(),
             o.constraintAdded ? "added" : "present");
-        progress.say("      final step in %s (checksum wait included)", Progress.seconds(System.nanoTime() - t0));
+        progress.say("      backup copy + checksum %s (alongside the pipeline); final step %s (incl. waiting for the copy): "
+            + "%s, %s lock held %s ms", Progress.seconds(w.copyNanos), Progress.seconds(System.nanoTime() - t0), o.truncated
+                ? "TRUNCATE + re-insert" : "DELETE (" + o.blocker + ")", o.lockMode, o.lockHeldNanos / 1_000_000);
         String action = removed == 0 ? "no duplicates; constraint " + (o.constraintAdded ? "added" : "present")
             : "removed " + removed + " duplicate rows (backup " + t.backupTable() + ")";
         report.table(t.table().toString(), o.rowsAfter, action);
         report.detail(t.table() + ".removed", removed).detail(t.table() + ".nullKeyRows", o.nullKeyRows)
-            .detail(t.table() + ".insertedDuringRun", o.insertedDuringRun);
+            .detail(t.table() + ".insertedDuringRun", o.insertedDuringRun)
+            .detail(t.table() + ".lockHeldMillis", o.lockHeldNanos / 1_000_000)
+            .detail(t.table() + ".replacedBy", o.truncated ? "truncate" : "delete");
         summary.add(new String[] {t.table().toString(), Progress.rows(snapshotRows + o.insertedDuringRun),
             Progress.rows(removed), Progress.rows(o.rowsAfter), Progress.rows(o.nullKeyRows),
             removed == 0 && !o.constraintAdded ? "unchanged" : "backup " + t.backupTable().name()});
@@ -284,9 +309,15 @@ public final class DedupePipeline {
       return result;
     } finally {
       side.shutdownNow();
+      try {
+        side.awaitTermination(10, TimeUnit.MINUTES); // a running copy commits, then it is dropped below
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       for (Work w : toRead) {
         try {
           Db.dropIfExists(c, w.target.keepTable());
+          Db.dropIfExists(c, w.target.backupWorkTable());
         } catch (Exception ignored) {
           // best effort: the next run drops leftovers
         }
@@ -294,7 +325,19 @@ public final class DedupePipeline {
     }
   }
 
-  /** Effectively-final holder for the checksum task. */
+  /** {count, checksum} of the table's backup copy, waiting for it; the copy's own failure as is. */
+  private static Object[] backupOf(Work w) throws Exception {
+    try {
+      return w.before.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Exception) {
+        throw (Exception) e.getCause();
+      }
+      throw e;
+    }
+  }
+
+  /** Effectively-final holder for the backup task. */
   private static final class TableRefHolder {
     final Work w;
 
@@ -302,6 +345,12 @@ public final class DedupePipeline {
       this.w = w;
     }
   }
+
+  /**
+   * Survivor ids are grouped per (table, id mod ID_SHARDS) before the COPY sink: a few COPYs per table
+   * on any runner (the DirectRunner makes one bundle per key after the Combine).
+   */
+  static final int ID_SHARDS = 4;
 
   static PipelineResult runPipeline(DedupeOptions options, JdbcConfig db, List<Work> work) {
     int partitions = options.getPartitions() > 0
@@ -322,8 +371,11 @@ public final class DedupePipeline {
     PCollection<KV<String, Long>> written = reads
         .apply("FlattenTables", Flatten.pCollections())
         .apply("PickSurvivorPerKey", Combine.perKey(new PickSurvivorFn()))
-        .apply("SurvivorIdLines", ParDo.of(new KeepLines(keepTables, names)))
-        .apply("CopySurvivorIds", WriteByCopy.to(db));
+        .apply("SurvivorsPerTableShard", ParDo.of(new SurvivorIds(ID_SHARDS)))
+        .setCoder(KvCoder.of(VarIntCoder.of(), Candidate.CandidateCoder.of()))
+        .apply("GroupPerTableShard", GroupByKey.create())
+        .apply("SurvivorIdChunks", ParDo.of(new IdChunks(keepTables, names, ID_SHARDS, 100_000)))
+        .apply("CopySurvivorIds", WriteByCopy.chunksTo(db));
     PipelineResult result = p.run();
     PipelineResult.State state = result.waitUntilFinish();
     if (state != PipelineResult.State.DONE) {

@@ -37,13 +37,71 @@ public class DedupeConcurrencyTest {
     try (Connection c = DB.connect()) {
       DedupeTestSupport.createHandBuilt(c, "conc", 3000);
     }
-    AtomicBoolean stop = new AtomicBoolean();
-    AtomicReference<Exception> failure = new AtomicReference<>();
-    List<long[]> inserted = new ArrayList<>(); // {id, a, b}
-    Thread etl = new Thread(() -> {
-      // The broken ETL: ON CONFLICT DO NOTHING without a target, a newer sync of old keys + new keys.
+    FakeEtl etl = FakeEtl.start("conc");
+    RunReport report = new RunReport("dedupe");
+    try {
+      DedupePipeline.run(options(DB, "--table=conc.t", "--naturalKey=a,b", "--partialInDatabase=false"), report);
+      Thread.sleep(300); // keep writing after the constraint exists
+    } finally {
+      etl.stop();
+    }
+    List<long[]> inserted = etl.inserted;
+    java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
+    assertThat("the ETL inserted between snapshot and final step",
+        ((Number) details.get("conc.t.insertedDuringRun")).longValue(), greaterThan(0L));
+    assertNothingLost("conc", inserted);
+  }
+
+  /**
+   * Every row the ETL got an id for is in the table or in the backup, every key it wrote has a row, the
+   * backup holds every row up to the snapshot and, after it, only removed rows, and the table is exactly
+   * the survivor rule applied to everything that ever existed (table ∪ backup).
+   */
+  static void assertNothingLost(String schema, List<long[]> inserted) throws Exception {
+    String t = schema + ".t";
+    String backup = schema + ".t_dedupe_backup";
+    try (Connection c = DB.connect()) {
+      for (long[] r : inserted) {
+        long found = Db.queryLong(c, "SELECT (SELECT count(*) FROM " + t + " WHERE id = " + r[0] + ") + (SELECT count(*) "
+            + "FROM " + backup + " WHERE id = " + r[0] + ")");
+        assertThat("ETL row id " + r[0], found, greaterThan(0L));
+        assertThat("key " + r[1] + "," + r[2], Db.queryLong(c, "SELECT count(*) FROM " + t + " WHERE a = " + r[1]
+            + " AND b = " + r[2]), equalTo(1L));
+      }
+      long snapshot = Db.queryLong(c, "SELECT (obj_description('" + backup + "'::regclass, 'pg_class')::json"
+          + "->>'snapshotMaxId')::bigint");
+      assertThat("backup rows after the snapshot were removed", Db.queryLong(c, "SELECT count(*) FROM " + backup
+          + " b JOIN " + t + " USING (id) WHERE id > " + snapshot), equalTo(0L));
+      assertThat("every row up to the snapshot is in the backup", Db.queryLong(c, "SELECT count(*) FROM " + t
+          + " x WHERE id <= " + snapshot + " AND NOT EXISTS (SELECT 1 FROM " + backup + " b WHERE b.id = x.id)"),
+          equalTo(0L));
+      String all = "(SELECT * FROM " + t + " UNION SELECT * FROM " + backup + ") AS everything";
+      assertThat(exceptBothWays(c, "SELECT * FROM " + t, oracle(all, "a, b", NOT_NULL, ANY_NULL)), equalTo(0L));
+    }
+    assertThat(inserted.size(), greaterThan(10));
+  }
+
+  /**
+   * The broken ETL on another connection: ON CONFLICT DO NOTHING without a target, every 3 ms a newer
+   * sync of an old key or a new key; remembers {id, a, b} of every row it inserted.
+   */
+  static final class FakeEtl {
+    final List<long[]> inserted = new ArrayList<>();
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final AtomicReference<Exception> failure = new AtomicReference<>();
+    private Thread thread;
+
+    static FakeEtl start(String schema) throws InterruptedException {
+      FakeEtl f = new FakeEtl();
+      f.thread = new Thread(() -> f.run(schema), "fake-etl");
+      f.thread.start();
+      Thread.sleep(300);
+      return f;
+    }
+
+    private void run(String schema) {
       try (Connection e = DB.connect();
-          PreparedStatement ps = e.prepareStatement("INSERT INTO conc.t (a, b, payload, n, synced_at) "
+          PreparedStatement ps = e.prepareStatement("INSERT INTO " + schema + ".t (a, b, payload, n, synced_at) "
               + "VALUES (?, ?, 'etl ' || ?, ?, now()) ON CONFLICT DO NOTHING RETURNING id")) {
         for (int i = 0; !stop.get(); i++) {
           long a = i % 3 == 0 ? 1000 + i : i % 50;
@@ -63,38 +121,140 @@ public class DedupeConcurrencyTest {
       } catch (Exception ex) {
         failure.set(ex);
       }
-    }, "fake-etl");
-    etl.start();
-    Thread.sleep(300);
+    }
+
+    void stop() throws Exception {
+      stop.set(true);
+      thread.join();
+      if (failure.get() != null) {
+        throw failure.get();
+      }
+    }
+  }
+
+  @Test
+  public void aTableReferencedByAForeignKeyTakesTheDeletePathLosesNothingAndRollsBack() throws Exception {
+    long oid;
+    long refId;
+    try (Connection c = DB.connect()) {
+      DedupeTestSupport.createHandBuilt(c, "fkp", 3000);
+      // TRUNCATE would need CASCADE: another table references this one (a NULL-key row, always kept).
+      Db.execute(c, "CREATE TABLE fkp.ref (t_id bigint NOT NULL REFERENCES fkp.t (id), note text)");
+      refId = Db.queryLong(c, "SELECT id FROM fkp.t WHERE b IS NULL");
+      Db.execute(c, "INSERT INTO fkp.ref VALUES (" + refId + ", 'points at a NULL-key row')");
+      Db.execute(c, "CREATE TABLE fkp.orig AS SELECT * FROM fkp.t");
+      oid = Db.queryLong(c, "SELECT 'fkp.t'::regclass::oid::bigint");
+    }
+    FakeEtl etl = FakeEtl.start("fkp");
     RunReport report = new RunReport("dedupe");
     try {
-      DedupePipeline.run(options(DB, "--table=conc.t", "--naturalKey=a,b", "--partialInDatabase=false"), report);
-      Thread.sleep(300); // keep writing after the constraint exists
+      DedupePipeline.run(options(DB, "--table=fkp.t", "--naturalKey=a,b"), report);
+      Thread.sleep(300);
     } finally {
-      stop.set(true);
-      etl.join();
-    }
-    if (failure.get() != null) {
-      throw failure.get();
+      etl.stop();
     }
     java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
-    assertThat("the ETL inserted between snapshot and final step",
-        ((Number) details.get("conc.t.insertedDuringRun")).longValue(), greaterThan(0L));
+    assertThat(String.valueOf(details.get("fkp.t.replacedBy")), equalTo("delete"));
+    assertThat(((Number) details.get("fkp.t.insertedDuringRun")).longValue(), greaterThan(0L));
+    assertNothingLost("fkp", etl.inserted);
     try (Connection c = DB.connect()) {
-      // Nothing lost: every row the ETL got an id for is in the table or in the backup of removed rows,
-      // and every key it wrote has a row.
-      for (long[] r : inserted) {
-        long found = Db.queryLong(c, "SELECT (SELECT count(*) FROM conc.t WHERE id = " + r[0] + ") + (SELECT count(*) "
-            + "FROM conc.t_dedupe_backup WHERE id = " + r[0] + ")");
-        assertThat("ETL row id " + r[0], found, equalTo(1L));
-        assertThat("key " + r[1] + "," + r[2], Db.queryLong(c, "SELECT count(*) FROM conc.t WHERE a = " + r[1]
-            + " AND b = " + r[2]), equalTo(1L));
-      }
-      // The table is exactly the survivor rule applied to everything that ever existed.
-      String all = "(SELECT * FROM conc.t UNION ALL SELECT * FROM conc.t_dedupe_backup) AS everything";
-      assertThat(exceptBothWays(c, "SELECT * FROM conc.t", oracle(all, "a, b", NOT_NULL, ANY_NULL)), equalTo(0L));
+      assertThat(Db.queryLong(c, "SELECT 'fkp.t'::regclass::oid::bigint"), equalTo(oid));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_constraint WHERE confrelid = 'fkp.t'::regclass AND contype = 'f'"),
+          equalTo(1L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fkp.ref r JOIN fkp.t ON t.id = r.t_id"), equalTo(1L));
+      Db.execute(c, "CREATE TABLE fkp.after_t AS SELECT * FROM fkp.t");
+      Db.execute(c, "CREATE TABLE fkp.after_backup AS SELECT * FROM fkp.t_dedupe_backup");
     }
-    assertThat(inserted.size(), greaterThan(10));
+    DedupePipeline.run(options(DB, "--table=fkp.t", "--naturalKey=a,b", "--rollback"));
+    try (Connection c = DB.connect()) {
+      // Rolled back: every row that ever existed, exactly once; the original rows all there; ref intact.
+      assertThat(exceptBothWays(c, "SELECT * FROM fkp.t", "(SELECT * FROM fkp.after_t) UNION (SELECT * FROM fkp.after_backup)"),
+          equalTo(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM ((SELECT * FROM fkp.orig) EXCEPT ALL (SELECT * FROM fkp.t)) x"),
+          equalTo(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fkp.ref WHERE t_id = " + refId), equalTo(1L));
+      assertThat(Db.tableExists(c, org.warehouse.transforms.jdbc.TableRef.of("fkp", "t_dedupe_backup")), equalTo(false));
+    }
+  }
+
+  @Test
+  public void aCascadingForeignKeyIsRefusedBeforeAnythingChanges() throws Exception {
+    String before;
+    try (Connection c = DB.connect()) {
+      DedupeTestSupport.createHandBuilt(c, "cas", 500);
+      Db.execute(c, "CREATE TABLE cas.ref (t_id bigint REFERENCES cas.t (id) ON DELETE CASCADE)");
+      Db.execute(c, "INSERT INTO cas.ref SELECT min(id) FROM cas.t");
+      before = checksum(c, "cas.t") + "|" + checksum(c, "cas.ref");
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.run(DedupePipelineTest.concat(DedupePipelineTest.concat(new String[] {"dedupe"}, DB.connectionArgs()),
+        "--table=cas.t", "--naturalKey=a,b", "--runner=DirectRunner"), new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    String e = err.toString(StandardCharsets.UTF_8);
+    assertThat(e, code, equalTo(1));
+    assertThat(e, containsString("ON DELETE"));
+    try (Connection c = DB.connect()) {
+      assertThat(checksum(c, "cas.t") + "|" + checksum(c, "cas.ref"), equalTo(before));
+    }
+  }
+
+  @Test
+  public void readersAreBlockedOnlyByTheShortFinalStep() throws Exception {
+    long rows;
+    long expectedKept;
+    try (Connection c = DB.connect()) {
+      DedupeTestSupport.createHandBuilt(c, "lck", 3000);
+      rows = Db.countRows(c, org.warehouse.transforms.jdbc.TableRef.of("lck", "t"));
+      expectedKept = Db.queryLong(c, "SELECT count(*) FROM (" + oracle("lck.t", "a, b", NOT_NULL, ANY_NULL) + ") x");
+    }
+    try (Connection reader = DB.connect(); Connection monitor = DB.connect()) {
+      // A reader's open transaction holds ACCESS SHARE on the table for the whole run.
+      reader.setAutoCommit(false);
+      assertThat(Db.queryLong(reader, "SELECT count(*) FROM lck.t"), equalTo(rows));
+      RunReport report = new RunReport("dedupe");
+      AtomicReference<Exception> failure = new AtomicReference<>();
+      long started = System.nanoTime();
+      Thread run = new Thread(() -> {
+        try {
+          DedupePipeline.run(options(DB, "--table=lck.t", "--naturalKey=a,b", "--lockTimeoutSeconds=300"), report);
+        } catch (Exception ex) {
+          failure.set(ex);
+        }
+      }, "dedupe");
+      run.start();
+      long nonBlockingNanos;
+      try {
+        // Snapshot, backup copy and pipeline all ran past the reader: the first thing that waits for it is the
+        // final step's ACCESS EXCLUSIVE lock.
+        String waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'lck.t'::regclass AND NOT granted";
+        long deadline = System.nanoTime() + 240_000_000_000L;
+        while (Db.queryLong(monitor, waiting) == 0 && run.isAlive() && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        nonBlockingNanos = System.nanoTime() - started;
+        assertThat("dedupe waits for the reader", Db.queryLong(monitor, "SELECT count(*) FROM pg_locks WHERE relation = "
+            + "'lck.t'::regclass AND NOT granted AND mode = 'AccessExclusiveLock'"), equalTo(1L));
+        assertThat("pipeline done before the lock", Db.queryLong(monitor, "SELECT count(*) FROM lck.t__dedupe_keep"),
+            equalTo(expectedKept));
+        // (the final step has renamed the copy in its open transaction: read the statistics, which take no lock)
+        assertThat("backup written before the lock", Db.queryLong(monitor, "SELECT n_tup_ins FROM pg_stat_user_tables "
+            + "WHERE relid = 'lck.t__dedupe_copy'::regclass"), equalTo(rows));
+        assertThat("the reader still sees every row", Db.queryLong(reader, "SELECT count(*) FROM lck.t"), equalTo(rows));
+      } finally {
+        reader.commit(); // on a failed assertion too: let the run finish before the next test
+        run.join();
+      }
+      if (failure.get() != null) {
+        throw failure.get();
+      }
+      java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
+      long heldMillis = ((Number) details.get("lck.t.lockHeldMillis")).longValue();
+      assertThat("lock held " + heldMillis + " ms, the rest of the run took " + nonBlockingNanos / 1_000_000 + " ms",
+          heldMillis * 1_000_000 < nonBlockingNanos, equalTo(true));
+      assertThat(exceptBothWays(monitor, "SELECT * FROM lck.t", oracle("lck.t_dedupe_backup", "a, b", NOT_NULL, ANY_NULL)),
+          equalTo(0L));
+    }
   }
 
   @Test
@@ -144,8 +304,8 @@ public class DedupeConcurrencyTest {
     assertThat(e, containsString("t_a_b_key"));
     try (Connection c = DB.connect()) {
       assertThat(checksum(c, "fail.t"), equalTo(before));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep') "
-          + "AND relnamespace = 'fail'::regnamespace"),
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep', "
+          + "'t__dedupe_copy') AND relnamespace = 'fail'::regnamespace"),
           equalTo(0L));
     }
     // Usage errors exit 2 with the cause.

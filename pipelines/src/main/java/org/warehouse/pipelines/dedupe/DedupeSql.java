@@ -43,6 +43,28 @@ public final class DedupeSql {
     }
   }
 
+  /**
+   * Refuses a table that another table references with ON DELETE CASCADE / SET NULL / SET DEFAULT:
+   * removing a referenced duplicate would silently delete or change rows of the referencing table.
+   * (NO ACTION / RESTRICT references are fine: the DELETE path then fails and changes nothing if a
+   * duplicate is referenced.)
+   */
+  public static void refuseChangingReferences(Connection c, DedupeTarget t) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT string_agg(conname || ' on ' || conrelid::regclass::text, ', ') "
+        + "FROM pg_constraint WHERE confrelid = ?::regclass AND contype = 'f' AND confdeltype IN ('c', 'n', 'd')")) {
+      ps.setString(1, t.table().quoted());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        String fks = rs.getString(1);
+        if (fks != null) {
+          throw new WarehouseException("table " + t.table() + " is referenced by foreign key " + fks + " with ON DELETE "
+              + "CASCADE/SET NULL/SET DEFAULT: removing duplicates would change the referencing rows; point them at "
+              + "the survivors and make the key NO ACTION, or drop it, then re-run (nothing changed)");
+        }
+      }
+    }
+  }
+
   public static boolean constraintExists(Connection c, TableRef table, String name) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND conname = ? AND contype IN ('u', 'p')")) {
@@ -93,6 +115,65 @@ public final class DedupeSql {
     }
   }
 
+  /**
+   * Writes the backup of every snapshot row (id ≤ {@code snapshotMaxId}) into a new work table
+   * {@code <table>__dedupe_copy}, server-side, in one transaction that takes no lock stronger than a
+   * reader's; then returns {count, order-independent checksum} of the copy. Snapshot rows never change
+   * while dedupe runs (the ETL only inserts), so this can run while the pipeline reads the same rows.
+   * The final step renames the copy to the backup table in its transaction; a failed run drops it.
+   */
+  public static Object[] copySnapshot(Connection c, DedupeTarget t, long snapshotMaxId) throws SQLException {
+    TableRef copy = t.backupWorkTable();
+    boolean auto = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      Db.execute(c, "DROP TABLE IF EXISTS " + copy.quoted());
+      // No autovacuum on the copy during the run (it would scan it for nothing, and hold up the final step's
+      // rename); the final step resets the setting.
+      Db.execute(c, "CREATE TABLE " + copy.quoted() + " (LIKE " + t.table().quoted() + ") WITH (autovacuum_enabled = false)");
+      update(c, "INSERT INTO " + copy.quoted() + " SELECT * FROM " + t.table().quoted() + " WHERE id <= "
+          + snapshotMaxId);
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(auto);
+    }
+    return countAndChecksum(c, copy, Long.MIN_VALUE, Long.MAX_VALUE);
+  }
+
+  /**
+   * Why the table's contents cannot be replaced by TRUNCATE + re-insert of the survivors, or null
+   * when they can: another table's foreign key references it (TRUNCATE would need CASCADE), it has
+   * user triggers (the re-insert would fire INSERT triggers, TRUNCATE no DELETE triggers), or it has
+   * inheritance children / is partitioned (TRUNCATE would reach them). Such tables take the DELETE
+   * path.
+   */
+  public static String truncateBlocker(Connection c, TableRef table) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT "
+        + "(SELECT string_agg(conname || ' on ' || conrelid::regclass::text, ', ') FROM pg_constraint "
+        + "  WHERE confrelid = r.oid AND contype = 'f'), "
+        + "(SELECT string_agg(tgname, ', ') FROM pg_trigger WHERE tgrelid = r.oid AND NOT tgisinternal), "
+        + "r.relhassubclass OR r.relkind <> 'r' "
+        + "FROM pg_class r WHERE r.oid = ?::regclass")) {
+      ps.setString(1, table.quoted());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        if (rs.getString(1) != null) {
+          return "referenced by foreign key " + rs.getString(1);
+        }
+        if (rs.getString(2) != null) {
+          return "has trigger(s) " + rs.getString(2);
+        }
+        if (rs.getBoolean(3)) {
+          return "has inheritance children or is partitioned";
+        }
+        return null;
+      }
+    }
+  }
+
   /** What the final transaction did. */
   public static final class Outcome {
     public long removedSnapshot;
@@ -101,51 +182,112 @@ public final class DedupeSql {
     public long rowsAfter;
     public long nullKeyRows;
     public boolean constraintAdded;
+    /** True: TRUNCATE + re-insert of the survivors; false: DELETE of the duplicates. */
+    public boolean truncated;
+    /** Why the DELETE path was taken (null on the TRUNCATE path). */
+    public String blocker;
+    /** How long the final step held its strong lock (ACCESS EXCLUSIVE, or SHARE ROW EXCLUSIVE on the DELETE path). */
+    public long lockHeldNanos;
+    public String lockMode;
   }
 
   /**
-   * The final step, in ONE transaction. (1) Without blocking the ETL (row locks only): copy every
-   * snapshot row that is not its key's survivor into the backup table and delete it; check every
-   * survivor is still there. (2) Under a SHARE ROW EXCLUSIVE lock (reads go on, writes wait): rows
-   * inserted after the snapshot are reconciled with the same rule, the UNIQUE constraint is added,
-   * the result is validated, the pre-run count/checksum are recorded on the backup table, ANALYZE.
-   * Any failure rolls the whole transaction back: the table is as it was.
+   * The final step, in ONE transaction; the backup (every snapshot row) is already in {@code
+   * <table>__dedupe_copy}. Any failure rolls the whole transaction back: the table is as it was.
+   *
+   * <p>TRUNCATE path ({@code truncateBlocker} null): {@code LOCK … ACCESS EXCLUSIVE} (readers and
+   * writers wait for this short tail only); copy the survivors and the rows inserted after the
+   * snapshot into a temp table; reconcile the latter with the same rule (losers inserted after the
+   * snapshot go to the backup); TRUNCATE (transactional, same OID); re-insert; add the UNIQUE
+   * constraint on the small table; validate; rename the copy to the backup; ANALYZE; commit.
+   *
+   * <p>DELETE path (FK-referenced tables etc.): without blocking the ETL (row locks only) delete every
+   * snapshot row that is not its key's survivor; then under SHARE ROW EXCLUSIVE (reads go on, writes
+   * wait) reconcile the rows inserted since the snapshot, add the constraint, validate, ANALYZE.
    */
   public static Outcome finish(Connection c, DedupeTarget t, long snapshotMaxId, long snapshotRows,
       BigDecimal snapshotChecksum, int lockTimeoutSeconds) throws SQLException {
     TableRef table = t.table();
     String q = table.quoted();
     TableRef backup = t.backupTable();
+    TableRef copy = t.backupWorkTable();
     TableRef keep = t.keepTable();
     String keys = t.quotedKey();
     String order = Sql.quoteIdent(t.latest()) + " DESC, id DESC";
+    long kept = Db.countRows(c, keep);
     Outcome o = new Outcome();
+    String blocker = truncateBlocker(c, table);
+    o.truncated = blocker == null;
+    o.blocker = blocker;
     c.setAutoCommit(false);
+    long lockedAt = 0;
     try {
       Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
-      Db.execute(c, "CREATE TABLE " + backup.quoted() + " (LIKE " + q + ")");
-      o.removedSnapshot = update(c, "WITH d AS (DELETE FROM " + q + " AS t WHERE t.id <= " + snapshotMaxId
-          + " AND NOT EXISTS (SELECT 1 FROM " + keep.quoted() + " k WHERE k.id = t.id) RETURNING t.*) "
-          + "INSERT INTO " + backup.quoted() + " SELECT * FROM d");
-      long vanished = Db.queryLong(c, "SELECT count(*) FROM " + keep.quoted() + " k WHERE NOT EXISTS (SELECT 1 FROM "
-          + q + " t WHERE t.id = k.id)");
-      if (vanished > 0) {
-        throw new WarehouseException("table " + table + ": " + vanished + " surviving row(s) were deleted or changed by "
-            + "someone else during the run; nothing was changed, re-run dedupe");
+      // Before any strong lock on the table: the copy becomes the backup (renamed back on rollback)...
+      Db.execute(c, "ALTER TABLE " + copy.quoted() + " RENAME TO " + Sql.quoteIdent(backup.name()));
+      Db.execute(c, "ALTER TABLE " + backup.quoted() + " RESET (autovacuum_enabled)");
+      if (o.truncated) {
+        // ... and the survivors (snapshot rows: they do not change) go to a temp table.
+        Db.execute(c, "DROP TABLE IF EXISTS pg_temp.dedupe_rows");
+        Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + keep.quoted() + " k JOIN "
+            + q + " t ON t.id = k.id");
+        o.lockMode = "ACCESS EXCLUSIVE";
+        Db.execute(c, "LOCK TABLE " + q + " IN ACCESS EXCLUSIVE MODE");
+        lockedAt = System.nanoTime();
+        String now = truncateBlocker(c, table); // a trigger or foreign key added since the check above?
+        if (now != null) {
+          throw new WarehouseException("table " + table + ": " + now + " since the run started; nothing changed, re-run");
+        }
+      } else {
+        o.lockMode = "SHARE ROW EXCLUSIVE";
+        o.removedSnapshot = update(c, "DELETE FROM " + q + " AS t WHERE t.id <= " + snapshotMaxId
+            + " AND NOT EXISTS (SELECT 1 FROM " + keep.quoted() + " k WHERE k.id = t.id)");
+        long vanished = Db.queryLong(c, "SELECT count(*) FROM " + keep.quoted() + " k WHERE NOT EXISTS (SELECT 1 FROM "
+            + q + " t WHERE t.id = k.id)");
+        if (vanished > 0) {
+          throw vanished(table, vanished);
+        }
+        Db.execute(c, "LOCK TABLE " + q + " IN SHARE ROW EXCLUSIVE MODE");
+        lockedAt = System.nanoTime();
       }
-      Db.execute(c, "LOCK TABLE " + q + " IN SHARE ROW EXCLUSIVE MODE");
       long finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + q));
       Object[] inserted = countAndChecksum(c, table, snapshotMaxId, finalMaxId);
       o.insertedDuringRun = (Long) inserted[0];
+      // The rows that stay: survivors of the snapshot + rows inserted since (reconciled below).
+      String rows;
+      if (o.truncated) {
+        rows = "pg_temp.dedupe_rows";
+        // Every survivor still there (under the lock; index probes of the ids)?
+        long present = Db.queryLong(c, "SELECT count(*) FROM " + rows + " r WHERE EXISTS (SELECT 1 FROM " + q
+            + " t WHERE t.id = r.id)");
+        if (present != kept) {
+          throw vanished(table, kept - present);
+        }
+        update(c, "INSERT INTO " + rows + " SELECT * FROM " + q + " WHERE id > " + snapshotMaxId);
+        o.removedSnapshot = snapshotRows - kept;
+      } else {
+        rows = q;
+      }
       if (o.insertedDuringRun > 0) {
         String cols = "t.id, " + prefixed("t.", t.naturalKey()) + ", t." + Sql.quoteIdent(t.latest());
-        o.removedInserted = update(c, "WITH nk AS (SELECT DISTINCT " + keys + " FROM " + q + " WHERE id > "
-            + snapshotMaxId + " AND " + t.keyNotNull("") + "), cand AS (SELECT " + cols + " FROM " + q
-            + " t WHERE t.id > " + snapshotMaxId + " AND " + t.keyNotNull("t.") + " UNION ALL SELECT " + cols
-            + " FROM " + keep.quoted() + " k JOIN " + q + " t ON t.id = k.id JOIN nk USING (" + keys + ")), "
-            + "loser AS (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY " + keys + " ORDER BY " + order
-            + ") AS rn FROM cand) r WHERE rn > 1), d AS (DELETE FROM " + q + " AS t USING loser WHERE t.id = loser.id "
-            + "RETURNING t.*) INSERT INTO " + backup.quoted() + " SELECT * FROM d");
+        // Candidates of the keys written since the snapshot: those rows + the survivors of their keys.
+        Db.execute(c, "DROP TABLE IF EXISTS pg_temp.dedupe_losers");
+        Db.execute(c, "CREATE TEMP TABLE dedupe_losers ON COMMIT DROP AS WITH nk AS (SELECT DISTINCT " + keys
+            + " FROM " + q + " WHERE id > " + snapshotMaxId + " AND " + t.keyNotNull("") + "), cand AS (SELECT " + cols
+            + " FROM " + q + " t WHERE t.id > " + snapshotMaxId + " AND " + t.keyNotNull("t.") + " UNION ALL SELECT "
+            + cols + " FROM " + keep.quoted() + " k JOIN " + q + " t ON t.id = k.id JOIN nk USING (" + keys + ")) "
+            + "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY " + keys + " ORDER BY " + order
+            + ") AS rn FROM cand) r WHERE rn > 1");
+        // Losers inserted after the snapshot go to the backup (snapshot rows are all there already).
+        o.removedInserted = update(c, "INSERT INTO " + backup.quoted() + " SELECT t.* FROM " + q
+            + " t JOIN pg_temp.dedupe_losers l ON l.id = t.id WHERE t.id > " + snapshotMaxId);
+        long removedSurvivors = update(c, "DELETE FROM " + rows + " AS t USING pg_temp.dedupe_losers l WHERE t.id = l.id")
+            - o.removedInserted;
+        o.removedSnapshot += removedSurvivors;
+      }
+      if (o.truncated) {
+        Db.execute(c, "TRUNCATE " + q);
+        update(c, "INSERT INTO " + q + " OVERRIDING SYSTEM VALUE SELECT * FROM " + rows);
       }
       if (!constraintExists(c, table, t.constraintName())) {
         String idx = Sql.quoteIdent(t.constraintName());
@@ -169,6 +311,7 @@ public final class DedupeSql {
       long distinctKeys = groups - o.nullKeyRows;
       long removed = o.removedSnapshot + o.removedInserted;
       long before = snapshotRows + o.insertedDuringRun;
+      // (The backup copy's row count was checked against the pipeline's before this transaction.)
       if (dupKeys != 0 || o.rowsAfter != distinctKeys + o.nullKeyRows || o.rowsAfter + removed != before
           || !constraintExists(c, table, t.constraintName())) {
         throw new WarehouseException("table " + table + ": validation failed (duplicate keys " + dupKeys + ", rows "
@@ -179,6 +322,8 @@ public final class DedupeSql {
       meta.put("dedupeOf", table.toString());
       meta.put("constraint", t.constraintName());
       meta.put("constraintAdded", o.constraintAdded);
+      meta.put("backup", "every row with id <= snapshotMaxId, plus the removed rows inserted after it");
+      meta.put("snapshotMaxId", snapshotMaxId);
       meta.put("maxId", finalMaxId);
       meta.put("rowsBefore", before);
       meta.put("checksumBefore", snapshotChecksum.add((BigDecimal) inserted[1]).toPlainString());
@@ -190,6 +335,7 @@ public final class DedupeSql {
       }
       Db.execute(c, "ANALYZE " + q);
       c.commit();
+      o.lockHeldNanos = System.nanoTime() - lockedAt;
       return o;
     } catch (SQLException | RuntimeException e) {
       c.rollback();
@@ -197,6 +343,11 @@ public final class DedupeSql {
     } finally {
       c.setAutoCommit(true);
     }
+  }
+
+  private static WarehouseException vanished(TableRef table, long n) {
+    return new WarehouseException("table " + table + ": " + n + " surviving row(s) were deleted or changed by "
+        + "someone else during the run; nothing was changed, re-run dedupe");
   }
 
   /** What --rollback restored. */
@@ -207,8 +358,9 @@ public final class DedupeSql {
   }
 
   /**
-   * Puts the removed rows back (same ids and values), drops the constraint dedupe added, checks the
-   * rows with id ≤ the run's max id have exactly the pre-run count and checksum, drops the backup —
+   * Puts the removed rows back (the backup's rows the table lacks: same ids and values), drops the
+   * constraint dedupe added, checks the rows with id ≤ the run's max id have exactly the pre-run count
+   * and checksum, drops the backup —
    * all in one transaction; a mismatch rolls back and leaves the table deduplicated.
    */
   public static Restored rollback(Connection c, DedupeTarget t, int lockTimeoutSeconds) throws SQLException {
@@ -246,7 +398,11 @@ public final class DedupeSql {
         Db.execute(c, "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.quoteIdent(constraint));
         r.constraintDropped = true;
       }
-      r.rowsRestored = update(c, "INSERT INTO " + table.quoted() + " SELECT * FROM " + backup.quoted());
+      // The backup holds every pre-run row with id <= the snapshot (the survivors too) plus the removed
+      // rows inserted later: put back those the table lacks; the survivors are still there (if one was
+      // changed since, the checksum below refuses). Nothing is deleted, so no FK can cascade.
+      r.rowsRestored = update(c, "INSERT INTO " + table.quoted() + " OVERRIDING SYSTEM VALUE SELECT b.* FROM "
+          + backup.quoted() + " b WHERE NOT EXISTS (SELECT 1 FROM " + table.quoted() + " t WHERE t.id = b.id)");
       Object[] now = countAndChecksum(c, table, Long.MIN_VALUE, maxId);
       if ((Long) now[0] != rowsBefore || ((BigDecimal) now[1]).compareTo(checksumBefore) != 0) {
         throw new WarehouseException("table " + table + ": rollback verification failed (rows with id <= " + maxId + ": "

@@ -123,9 +123,17 @@ public final class DedupeTarget {
     return n.length() <= 63 ? n : n.substring(0, 63);
   }
 
-  /** The removed rows (only those), kept for --rollback. */
+  /**
+   * Kept for --rollback: every row with id ≤ the snapshot (survivors included) plus the removed rows
+   * inserted after the snapshot.
+   */
   public TableRef backupTable() {
     return table.withSuffix("_dedupe_backup");
+  }
+
+  /** Work table: the backup being written during the run; renamed to {@link #backupTable} by the final step. */
+  public TableRef backupWorkTable() {
+    return table.withSuffix("__dedupe_copy");
   }
 
   /** Work table: the ids of the survivors the pipeline chose. */
