@@ -41,7 +41,7 @@ import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.ingest.LoadSinascFiles;
-import org.warehouse.transforms.ingest.ParseSinascFiles;
+
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
@@ -70,10 +70,12 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  */
 public final class IngestPipeline {
   static final String BRONZE = "bronze_sinasc_raw";
+  /** bronze with each row's file name (from the ledger). */
+  static final String BRONZE_VIEW = "bronze_sinasc";
   static final String REJECTS = "ingest_rejects";
   static final String LEDGER = "ingest_files";
   static final String FILE_ID_SEQUENCE = "ingest_file_id_seq";
-  static final long ID_BASE = ParseSinascFiles.ID_BASE;
+  static final long ID_BASE = LoadSinascFiles.ID_BASE;
 
 
   /** Options of {@code scripts/run ingest}. */
@@ -220,7 +222,7 @@ public final class IngestPipeline {
           continue;
         }
         String path = md.resourceId().toString();
-        String name = ParseSinascFiles.fileName(path);
+        String name = LoadSinascFiles.fileName(path);
         String other = seen.put(name, path);
         if (other != null) {
           throw new WarehouseException("two input files share the name " + name + " (" + other + ", " + path
@@ -261,9 +263,14 @@ public final class IngestPipeline {
     } else {
       Db.requireColumns(c, fact, FactBirths.COLUMNS, "name another table with --factTable");
     }
-    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + bronze.quoted() + " (file_name text NOT NULL, "
+    if (Db.tableExists(c, bronze) && Db.columns(c, bronze).containsKey("file_name")) {
+      migrateBronze(c, bronze, ledger);
+    }
+    // No key or index: one file's rows are written by one transaction, and the ledger (one row per
+    // file, in the same transaction) guarantees a file is loaded once; --replace deletes by file_id.
+    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + bronze.quoted() + " (file_id integer NOT NULL, "
         + "line_number integer NOT NULL, codmunres text, dtnasc text, sexo text, peso text, semagestac text, "
-        + "idademae text, parto text, consprenat text, codestab text, PRIMARY KEY (file_name, line_number))");
+        + "idademae text, parto text, consprenat text, codestab text)");
     Db.execute(c, "CREATE TABLE IF NOT EXISTS " + rejects.quoted() + " (file_name text NOT NULL, "
         + "line_number integer NOT NULL, raw_line text NOT NULL, reason text NOT NULL, "
         + "PRIMARY KEY (file_name, line_number))");
@@ -274,6 +281,54 @@ public final class IngestPipeline {
         + "replaced_count integer NOT NULL DEFAULT 0)");
     Db.requireColumns(c, ledger, List.of("file_id", "file_name", "sha256", "rows_loaded", "rows_rejected",
         "loaded_at"), "drop or rename the old ledger table");
+    Db.execute(c, "CREATE OR REPLACE VIEW " + TableRef.of(schema, BRONZE_VIEW).quoted() + " AS SELECT f.file_name, "
+        + "b.* FROM " + bronze.quoted() + " b JOIN " + ledger.quoted() + " f USING (file_id)");
+    requireFactTypes(c, fact);
+  }
+
+  /**
+   * The fact rows are sent with COPY binary, which needs the exact column types of {@link FactBirths}
+   * (an existing table with other types is refused up front rather than failing mid-file).
+   */
+  static void requireFactTypes(Connection c, TableRef fact) throws SQLException {
+    Map<String, String> expected = Map.of("birth_id", "bigint", "birth_date", "date", "residence_municipality_code",
+        "integer", "cnes_code", "integer", "sex", "smallint", "birth_weight_g", "smallint", "gestational_weeks",
+        "smallint", "mother_age", "smallint", "delivery_type", "smallint", "prenatal_visits", "smallint");
+    List<String> wrong = new ArrayList<>();
+    for (Map.Entry<String, String> col : Db.columns(c, fact).entrySet()) {
+      String want = expected.get(col.getKey());
+      if (want != null && !want.equals(col.getValue())) {
+        wrong.add(col.getKey() + " is " + col.getValue() + ", expected " + want);
+      }
+    }
+    if (!wrong.isEmpty()) {
+      throw new WarehouseException(fact + " does not have fact_births' column types (" + String.join(", ", wrong)
+          + "): name another table with --factTable");
+    }
+  }
+
+  /** An earlier layout keyed bronze rows by file_name (with a primary key): re-key them by file_id, in place. */
+  static void migrateBronze(Connection c, TableRef bronze, TableRef ledger) throws SQLException {
+    boolean auto = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      Db.execute(c, "ALTER TABLE " + bronze.quoted() + " ADD COLUMN file_id integer");
+      Db.execute(c, "UPDATE " + bronze.quoted() + " b SET file_id = f.file_id FROM " + ledger.quoted()
+          + " f WHERE f.file_name = b.file_name");
+      long orphans = Db.queryLong(c, "SELECT count(*) FROM " + bronze.quoted() + " WHERE file_id IS NULL");
+      if (orphans > 0) {
+        throw new WarehouseException(bronze + " has " + orphans + " rows of files the ledger does not know: "
+            + "cannot re-key it by file_id; drop or rename " + bronze);
+      }
+      Db.execute(c, "ALTER TABLE " + bronze.quoted() + " DROP COLUMN file_name CASCADE, "
+          + "ALTER COLUMN file_id SET NOT NULL");
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(auto);
+    }
   }
 
   /** Decides new / replace / skip per file against the ledger; a changed file without --replace fails. */

@@ -141,7 +141,7 @@ public final class Main {
    * job (mini-cluster start, job graph) outweighs its throughput (figures in docs/promote.md). Any
    * --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
    */
-  static final List<String> DIRECT_BY_DEFAULT = List.of("promote");
+  static final List<String> DIRECT_BY_DEFAULT = List.of("promote", "ingest");
 
   static String[] withRunnerDefaults(String command, String[] args) {
     boolean chosen = Arrays.stream(args).anyMatch(s -> s.startsWith("--runner=") || s.startsWith("--flinkMaster="));

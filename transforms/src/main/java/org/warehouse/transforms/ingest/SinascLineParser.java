@@ -62,8 +62,13 @@ public final class SinascLineParser implements Serializable {
 
   /** The result of one line: either typed values (and the raw fields) or the reason it was rejected. */
   public static final class Result {
-    /** The REQUIRED fields as text (null when the line could not be split into the header's columns). */
-    public String[] raw;
+    /** The REQUIRED fields as text when split by the Commons CSV path; see {@link #raw(int)}. */
+    String[] raw;
+    /** Fast path: the line and the trimmed range [from[i], to[i]) of each REQUIRED field in it. */
+    String line;
+    final int[] from = new int[REQUIRED.size()];
+    final int[] to = new int[REQUIRED.size()];
+    boolean fast;
     /** fact_births columns birth_date(epoch day), code, cnes, sex, weight, weeks, age, delivery, prenatal. */
     public final int[] typed = new int[9];
     /** Null when the line is good. */
@@ -71,6 +76,25 @@ public final class SinascLineParser implements Serializable {
 
     public boolean ok() {
       return reason == null;
+    }
+
+    /** True when the line split into the header's columns (its raw fields exist). */
+    public boolean split() {
+      return fast || raw != null;
+    }
+
+    /** REQUIRED field i as text (quotes removed, trimmed); only when {@link #split()}. */
+    public String raw(int i) {
+      return fast ? line.substring(from[i], to[i]) : raw[i];
+    }
+
+    /** Appends REQUIRED field i in COPY text form (UTF-8, escaped) without building a String. */
+    void appendRaw(CopyBuffer out, int i) {
+      if (fast) {
+        out.escaped(line, from[i], to[i]);
+      } else {
+        out.escaped(raw[i], 0, raw[i].length());
+      }
     }
   }
 
@@ -184,10 +208,194 @@ public final class SinascLineParser implements Serializable {
     }
   }
 
-  /** Parses one data line into {@code r} (reused by the caller). */
+  /**
+   * Parses one data line into {@code r} (reused by the caller). A plain good line (every field either
+   * unquoted without a quote character, or wholly quoted without one inside, and every value valid) is
+   * split and typed in place, without Commons CSV and without a String per field; any other line goes
+   * the Commons CSV way ({@link #parseCsv}), which also words every reason. Both give the same fields
+   * and values for the lines the fast path accepts (SinascLineParserTest checks this on mutated lines).
+   */
   public Result parse(String line, Result r) {
     r.raw = null;
     r.reason = null;
+    r.fast = false;
+    if (parseFast(line, r)) {
+      return r;
+    }
+    return parseCsv(line, r);
+  }
+
+  /** Field boundaries of the last fast split (per parser: one parser per file and thread). */
+  private transient int[] starts;
+  private transient int[] ends;
+
+  /** The fast path: true when the line was split and typed completely; false = take the Commons CSV path. */
+  boolean parseFast(String line, Result r) {
+    int n = header.size();
+    if (starts == null) {
+      starts = new int[n];
+      ends = new int[n];
+    }
+    int len = line.length();
+    if (line.indexOf('\0') >= 0 || line.indexOf('\uFFFD') >= 0) {
+      return false;
+    }
+    int pos = 0;
+    for (int f = 0; f < n; f++) {
+      if (pos < len && line.charAt(pos) == '"') {
+        int close = line.indexOf('"', pos + 1);
+        if (close < 0 || (close + 1 < len && line.charAt(close + 1) != ';')) {
+          return false; // unbalanced, doubled or misplaced quote
+        }
+        starts[f] = pos + 1;
+        ends[f] = close;
+        pos = close + 1;
+      } else {
+        int semi = line.indexOf(';', pos);
+        int end = semi < 0 ? len : semi;
+        for (int i = pos; i < end; i++) {
+          if (line.charAt(i) == '"') {
+            return false;
+          }
+        }
+        starts[f] = pos;
+        ends[f] = end;
+        pos = end;
+      }
+      // pos is at the ';' after field f, or at the end of the line
+      if (f < n - 1) {
+        if (pos >= len) {
+          return false; // fewer fields than the header
+        }
+        pos++;
+      } else if (pos != len) {
+        return false; // more fields than the header
+      }
+    }
+    for (int i = 0; i < index.length; i++) {
+      int a = starts[index[i]];
+      int b = ends[index[i]];
+      while (a < b && line.charAt(a) <= ' ') { // String.trim()
+        a++;
+      }
+      while (b > a && line.charAt(b - 1) <= ' ') {
+        b--;
+      }
+      r.from[i] = a;
+      r.to[i] = b;
+    }
+    int[] t = r.typed;
+    int[] from = r.from;
+    int[] to = r.to;
+    // CODMUNRES: 6 or 7 digits
+    int a = from[CODMUNRES];
+    int w = to[CODMUNRES] - a;
+    if ((w != 6 && w != 7) || !digits(line, a, a + w)) {
+      return false;
+    }
+    t[1] = w == 7 ? num(line, a, a + 7) / 10 : num(line, a, a + 6);
+    // DTNASC: ddMMyyyy, 1900..2100, a real date
+    a = from[DTNASC];
+    if (to[DTNASC] - a != 8 || !digits(line, a, a + 8)) {
+      return false;
+    }
+    int day = num(line, a, a + 2);
+    int month = num(line, a + 2, a + 4);
+    int year = num(line, a + 4, a + 8);
+    if (year < 1900 || year > 2100 || month < 1 || month > 12 || day < 1
+        || day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
+      return false;
+    }
+    t[0] = (int) LocalDate.of(year, month, day).toEpochDay();
+    // CODESTAB: empty or 1..7 digits
+    a = from[CODESTAB];
+    w = to[CODESTAB] - a;
+    if (w == 0) {
+      t[2] = BirthRecord.NULL;
+    } else if (w > 7 || !digits(line, a, a + w)) {
+      return false;
+    } else {
+      t[2] = num(line, a, a + w);
+    }
+    // SEXO
+    a = from[SEXO];
+    w = to[SEXO] - a;
+    if (w == 0) {
+      t[3] = BirthRecord.NULL;
+    } else if (w != 1) {
+      return false;
+    } else {
+      switch (line.charAt(a)) {
+        case '1': case 'M': case 'm': t[3] = 1; break;
+        case '2': case 'F': case 'f': t[3] = 2; break;
+        case '0': case 'I': case 'i': t[3] = 0; break;
+        default: return false;
+      }
+    }
+    // PESO: empty or 1..4 digits, >= 1
+    a = from[PESO];
+    w = to[PESO] - a;
+    if (w == 0) {
+      t[4] = BirthRecord.NULL;
+    } else if (w > 4 || !digits(line, a, a + w) || num(line, a, a + w) < 1) {
+      return false;
+    } else {
+      t[4] = num(line, a, a + w);
+    }
+    if ((t[5] = smallCountFast(line, from[SEMAGESTAC], to[SEMAGESTAC])) == BAD
+        || (t[6] = smallCountFast(line, from[IDADEMAE], to[IDADEMAE])) == BAD
+        || (t[8] = smallCountFast(line, from[CONSPRENAT], to[CONSPRENAT])) == BAD) {
+      return false;
+    }
+    // PARTO
+    a = from[PARTO];
+    w = to[PARTO] - a;
+    if (w == 0) {
+      t[7] = BirthRecord.NULL;
+    } else if (w != 1) {
+      return false;
+    } else {
+      char c = line.charAt(a);
+      if (c != '1' && c != '2' && c != '9') {
+        return false;
+      }
+      t[7] = c - '0';
+    }
+    r.line = line;
+    r.fast = true;
+    return true;
+  }
+
+  private static final int BAD = Integer.MIN_VALUE + 1;
+
+  /** 1–2 digits; 99 and empty = NULL; anything else BAD (the Commons CSV path words the reason). */
+  private static int smallCountFast(String s, int a, int b) {
+    int w = b - a;
+    if (w == 0) {
+      return BirthRecord.NULL;
+    }
+    if (w > 2 || !digits(s, a, b)) {
+      return BAD;
+    }
+    int v = num(s, a, b);
+    return v == 99 ? BirthRecord.NULL : v;
+  }
+
+  private static boolean digits(String s, int from, int to) {
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Parses one data line with Commons CSV (the reference path; gives every reason). */
+  Result parseCsv(String line, Result r) {
+    r.raw = null;
+    r.reason = null;
+    r.fast = false;
     if (line.isBlank()) {
       r.reason = "row: empty line";
       return r;
