@@ -163,10 +163,11 @@ public final class IngestPipeline {
     Staging stage = new Staging(schema);
     long started = System.nanoTime();
 
-    List<FilePlan> files = matchAndHash(o);
+    List<FilePlan> files = match(o);
     try (PipelineLock lock = PipelineLock.acquire(db, "ingest");
         Connection c = db.connect("warehouse-ingest")) {
       ensureTables(c, fact, bronze, rejects, ledger, schema);
+      hashKnown(c, files, ledger);
       plan(c, files, ledger, o.getReplace(), schema);
       List<FilePlan> todo = files.stream().filter(f -> !f.action.equals("skip")).collect(Collectors.toList());
       progress.say("ingest: %d file(s) match %s: %d new, %d to replace, %d already loaded (skipped)", files.size(),
@@ -210,8 +211,8 @@ public final class IngestPipeline {
     return files.stream().filter(f -> f.action.equals(action)).count();
   }
 
-  /** Expands the glob and hashes every file (in parallel): the ledger compares hashes. */
-  static List<FilePlan> matchAndHash(IngestOptions o) throws Exception {
+  /** Expands the glob: the files, by name. */
+  static List<FilePlan> match(IngestOptions o) throws Exception {
     FileSystems.setDefaultPipelineOptions(o);
     MatchResult m = FileSystems.match(o.getInput(), EmptyMatchTreatment.ALLOW);
     List<FilePlan> files = new ArrayList<>();
@@ -235,7 +236,26 @@ public final class IngestPipeline {
       throw new WarehouseException("no file matches --input=" + o.getInput() + ": check the path or glob");
     }
     files.sort((a, b) -> a.name.compareTo(b.name));
-    files.parallelStream().forEach(f -> {
+    return files;
+  }
+
+  /**
+   * Hashes (in parallel) the files whose name the ledger knows: skip, replace or conflict depends on
+   * it. A new file is not hashed here: its worker hashes the very bytes it parses, in the same pass,
+   * and records that hash in the ledger (one read of the file instead of two).
+   */
+  static void hashKnown(Connection c, List<FilePlan> files, TableRef ledger) throws SQLException {
+    Set<String> known = new HashSet<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT file_name FROM " + ledger.quoted()
+        + " WHERE file_name = ANY (?)")) {
+      ps.setArray(1, c.createArrayOf("text", files.stream().map(f -> f.name).toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          known.add(rs.getString(1));
+        }
+      }
+    }
+    files.stream().filter(f -> known.contains(f.name)).collect(Collectors.toList()).parallelStream().forEach(f -> {
       try {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         byte[] buf = new byte[1 << 16];
@@ -251,7 +271,6 @@ public final class IngestPipeline {
         throw new WarehouseException("cannot read " + f.path + ": " + e.getMessage(), e);
       }
     });
-    return files;
   }
 
   static void ensureTables(Connection c, TableRef fact, TableRef bronze, TableRef rejects, TableRef ledger,
@@ -378,7 +397,9 @@ public final class IngestPipeline {
     Set<String> replace = new HashSet<>();
     for (FilePlan f : todo) {
       ids.put(f.name, f.fileId);
-      shas.put(f.name, f.sha256);
+      if (f.sha256 != null) {
+        shas.put(f.name, f.sha256); // known names only: a new file's hash comes from its worker
+      }
       bytes.put(f.name, f.bytes);
       if (f.action.equals("replace")) {
         replace.add(f.name);
@@ -435,7 +456,7 @@ public final class IngestPipeline {
     todo.forEach(f -> byName.put(f.name, f));
     Map<String, Integer> summaries = new HashMap<>();
     try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT file_name, lines_read, rows_loaded, rows_rejected, error FROM "
+        ResultSet rs = st.executeQuery("SELECT file_name, lines_read, rows_loaded, rows_rejected, error, sha256 FROM "
             + stage.files.quoted())) {
       while (rs.next()) {
         FilePlan f = byName.get(rs.getString(1));
@@ -447,6 +468,7 @@ public final class IngestPipeline {
         f.loaded = rs.getLong(3);
         f.rejected = rs.getLong(4);
         f.refusal = rs.getString(5);
+        f.sha256 = rs.getString(6); // what the worker hashed while reading (= the planned one for known files)
       }
     }
     for (FilePlan f : todo) {

@@ -308,6 +308,18 @@ public class IngestPipelineTest {
       assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
       assertThat(state(c, s), equalTo(before));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".retry_summaries"), is(0L));
+      // the same for a file planned as new (no planned sha256: the driver does not hash new files)
+      LoadSinascFiles.Target asNew = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
+          TableRef.of(s, "bronze_sinasc_raw").quoted(), TableRef.of(s, "ingest_rejects").quoted(),
+          TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
+          Map.of("sinasc_000.csv", fileId), Map.of(), Map.of("sinasc_000.csv", 1L), Set.of());
+      Pipeline again = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
+      again.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
+          .apply("Read", FileIO.readMatches())
+          .apply("Load", LoadSinascFiles.into(asNew));
+      assertThat(again.run().waitUntilFinish(), is(PipelineResult.State.DONE));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".retry_summaries"), is(0L));
     }
   }
 

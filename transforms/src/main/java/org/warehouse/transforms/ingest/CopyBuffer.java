@@ -123,10 +123,10 @@ final class CopyBuffer {
   }
 
   /** s[from, to) escaped for COPY text (backslash, tab, newline, carriage return) and encoded as UTF-8. */
-  void escaped(String s, int from, int to) {
+  void escaped(char[] s, int from, int to) {
     ensure((to - from) * 3 + 2);
     for (int i = from; i < to; i++) {
-      char c = s.charAt(i);
+      char c = s[i];
       if (c < 0x80) {
         switch (c) {
           case '\\': buf[len++] = '\\'; buf[len++] = '\\'; break;
@@ -138,8 +138,8 @@ final class CopyBuffer {
       } else if (c < 0x800) {
         buf[len++] = (byte) (0xC0 | (c >> 6));
         buf[len++] = (byte) (0x80 | (c & 0x3F));
-      } else if (Character.isHighSurrogate(c) && i + 1 < to && Character.isLowSurrogate(s.charAt(i + 1))) {
-        int cp = Character.toCodePoint(c, s.charAt(++i));
+      } else if (Character.isHighSurrogate(c) && i + 1 < to && Character.isLowSurrogate(s[i + 1])) {
+        int cp = Character.toCodePoint(c, s[++i]);
         buf[len++] = (byte) (0xF0 | (cp >> 18));
         buf[len++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
         buf[len++] = (byte) (0x80 | ((cp >> 6) & 0x3F));

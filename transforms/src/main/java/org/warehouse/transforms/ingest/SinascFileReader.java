@@ -79,6 +79,12 @@ final class SinascFileReader {
    */
   static Outcome readFile(FileIO.ReadableFile file, String name, long fileId, String encoding, String expectedSha,
       boolean withBronze, Sink sink) throws IOException {
+    return read(Channels.newInputStream(file.open()), name, fileId, encoding, expectedSha, withBronze, sink);
+  }
+
+  /** {@link #readFile} on an open stream of the file's stored bytes (closed here). */
+  static Outcome read(InputStream stored, String name, long fileId, String encoding, String expectedSha,
+      boolean withBronze, Sink sink) throws IOException {
     MessageDigest md;
     try {
       md = MessageDigest.getInstance("SHA-256");
@@ -86,7 +92,7 @@ final class SinascFileReader {
       throw new IllegalStateException(e);
     }
     Outcome o = new Outcome();
-    try (DigestInputStream raw = new DigestInputStream(Channels.newInputStream(file.open()), md)) {
+    try (DigestInputStream raw = new DigestInputStream(stored, md)) {
       InputStream in = new BufferedInputStream(raw, 1 << 16);
       if (name.toLowerCase(Locale.ROOT).endsWith(".gz")) {
         in = new GZIPInputStream(in, 1 << 16);

@@ -64,8 +64,8 @@ public final class SinascLineParser implements Serializable {
   public static final class Result {
     /** The REQUIRED fields as text when split by the Commons CSV path; see {@link #raw(int)}. */
     String[] raw;
-    /** Fast path: the line and the trimmed range [from[i], to[i]) of each REQUIRED field in it. */
-    String line;
+    /** Fast path: the line's characters and the trimmed range [from[i], to[i]) of each REQUIRED field. */
+    char[] chars;
     final int[] from = new int[REQUIRED.size()];
     final int[] to = new int[REQUIRED.size()];
     boolean fast;
@@ -85,15 +85,15 @@ public final class SinascLineParser implements Serializable {
 
     /** REQUIRED field i as text (quotes removed, trimmed); only when {@link #split()}. */
     public String raw(int i) {
-      return fast ? line.substring(from[i], to[i]) : raw[i];
+      return fast ? new String(chars, from[i], to[i] - from[i]) : raw[i];
     }
 
     /** Appends REQUIRED field i in COPY text form (UTF-8, escaped) without building a String. */
     void appendRaw(CopyBuffer out, int i) {
       if (fast) {
-        out.escaped(line, from[i], to[i]);
+        out.escaped(chars, from[i], to[i]);
       } else {
-        out.escaped(raw[i], 0, raw[i].length());
+        out.escaped(raw[i].toCharArray(), 0, raw[i].length());
       }
     }
   }
@@ -237,71 +237,88 @@ public final class SinascLineParser implements Serializable {
       ends = new int[n];
     }
     int len = line.length();
-    if (line.indexOf('\0') >= 0 || line.indexOf('\uFFFD') >= 0) {
-      return false;
+    if (r.chars == null || r.chars.length < len) {
+      r.chars = new char[Math.max(len, 256)];
     }
+    char[] cs = r.chars;
+    line.getChars(0, len, cs, 0);
+    // one pass: field boundaries; any quote that is not a whole-field quote, a NUL or U+FFFD → slow path
+    int f = 0;
     int pos = 0;
-    for (int f = 0; f < n; f++) {
-      if (pos < len && line.charAt(pos) == '"') {
-        int close = line.indexOf('"', pos + 1);
-        if (close < 0 || (close + 1 < len && line.charAt(close + 1) != ';')) {
+    while (true) {
+      if (f == n) {
+        return false; // more fields than the header
+      }
+      int end;
+      if (pos < len && cs[pos] == '"') {
+        int close = pos + 1;
+        while (close < len && cs[close] != '"') {
+          char c = cs[close];
+          if (c == '\0' || c == '\uFFFD') {
+            return false;
+          }
+          close++;
+        }
+        if (close == len || (close + 1 < len && cs[close + 1] != ';')) {
           return false; // unbalanced, doubled or misplaced quote
         }
         starts[f] = pos + 1;
         ends[f] = close;
-        pos = close + 1;
+        end = close + 1;
       } else {
-        int semi = line.indexOf(';', pos);
-        int end = semi < 0 ? len : semi;
-        for (int i = pos; i < end; i++) {
-          if (line.charAt(i) == '"') {
+        end = pos;
+        while (end < len) {
+          char c = cs[end];
+          if (c == ';') {
+            break;
+          }
+          if (c == '"' || c == '\0' || c == '\uFFFD') {
             return false;
           }
+          end++;
         }
         starts[f] = pos;
         ends[f] = end;
-        pos = end;
       }
-      // pos is at the ';' after field f, or at the end of the line
-      if (f < n - 1) {
-        if (pos >= len) {
-          return false; // fewer fields than the header
-        }
-        pos++;
-      } else if (pos != len) {
-        return false; // more fields than the header
+      f++;
+      if (end >= len) {
+        break;
       }
+      pos = end + 1; // past the ';'
     }
+    if (f != n) {
+      return false; // fewer fields than the header
+    }
+    int[] from = r.from;
+    int[] to = r.to;
     for (int i = 0; i < index.length; i++) {
       int a = starts[index[i]];
       int b = ends[index[i]];
-      while (a < b && line.charAt(a) <= ' ') { // String.trim()
+      while (a < b && cs[a] <= ' ') { // String.trim()
         a++;
       }
-      while (b > a && line.charAt(b - 1) <= ' ') {
+      while (b > a && cs[b - 1] <= ' ') {
         b--;
       }
-      r.from[i] = a;
-      r.to[i] = b;
+      from[i] = a;
+      to[i] = b;
     }
     int[] t = r.typed;
-    int[] from = r.from;
-    int[] to = r.to;
     // CODMUNRES: 6 or 7 digits
     int a = from[CODMUNRES];
     int w = to[CODMUNRES] - a;
-    if ((w != 6 && w != 7) || !digits(line, a, a + w)) {
+    if ((w != 6 && w != 7) || !digits(cs, a, a + w)) {
       return false;
     }
-    t[1] = w == 7 ? num(line, a, a + 7) / 10 : num(line, a, a + 6);
+    t[1] = w == 7 ? num(cs, a, a + 7) / 10 : num(cs, a, a + 6);
     // DTNASC: ddMMyyyy, 1900..2100, a real date
     a = from[DTNASC];
-    if (to[DTNASC] - a != 8 || !digits(line, a, a + 8)) {
+    if (to[DTNASC] - a != 8 || !digits(cs, a, a + 8)) {
       return false;
     }
-    int day = num(line, a, a + 2);
-    int month = num(line, a + 2, a + 4);
-    int year = num(line, a + 4, a + 8);
+    int day = num(cs, a, a + 2);
+    int month = num(cs, a + 2, a + 4);
+    int year = num(cs, a + 4, a + 8);
     if (year < 1900 || year > 2100 || month < 1 || month > 12 || day < 1
         || day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
       return false;
@@ -312,10 +329,10 @@ public final class SinascLineParser implements Serializable {
     w = to[CODESTAB] - a;
     if (w == 0) {
       t[2] = BirthRecord.NULL;
-    } else if (w > 7 || !digits(line, a, a + w)) {
+    } else if (w > 7 || !digits(cs, a, a + w)) {
       return false;
     } else {
-      t[2] = num(line, a, a + w);
+      t[2] = num(cs, a, a + w);
     }
     // SEXO
     a = from[SEXO];
@@ -325,7 +342,7 @@ public final class SinascLineParser implements Serializable {
     } else if (w != 1) {
       return false;
     } else {
-      switch (line.charAt(a)) {
+      switch (cs[a]) {
         case '1': case 'M': case 'm': t[3] = 1; break;
         case '2': case 'F': case 'f': t[3] = 2; break;
         case '0': case 'I': case 'i': t[3] = 0; break;
@@ -337,14 +354,14 @@ public final class SinascLineParser implements Serializable {
     w = to[PESO] - a;
     if (w == 0) {
       t[4] = BirthRecord.NULL;
-    } else if (w > 4 || !digits(line, a, a + w) || num(line, a, a + w) < 1) {
+    } else if (w > 4 || !digits(cs, a, a + w) || num(cs, a, a + w) < 1) {
       return false;
     } else {
-      t[4] = num(line, a, a + w);
+      t[4] = num(cs, a, a + w);
     }
-    if ((t[5] = smallCountFast(line, from[SEMAGESTAC], to[SEMAGESTAC])) == BAD
-        || (t[6] = smallCountFast(line, from[IDADEMAE], to[IDADEMAE])) == BAD
-        || (t[8] = smallCountFast(line, from[CONSPRENAT], to[CONSPRENAT])) == BAD) {
+    if ((t[5] = smallCountFast(cs, from[SEMAGESTAC], to[SEMAGESTAC])) == BAD
+        || (t[6] = smallCountFast(cs, from[IDADEMAE], to[IDADEMAE])) == BAD
+        || (t[8] = smallCountFast(cs, from[CONSPRENAT], to[CONSPRENAT])) == BAD) {
       return false;
     }
     // PARTO
@@ -355,13 +372,12 @@ public final class SinascLineParser implements Serializable {
     } else if (w != 1) {
       return false;
     } else {
-      char c = line.charAt(a);
+      char c = cs[a];
       if (c != '1' && c != '2' && c != '9') {
         return false;
       }
       t[7] = c - '0';
     }
-    r.line = line;
     r.fast = true;
     return true;
   }
@@ -369,7 +385,7 @@ public final class SinascLineParser implements Serializable {
   private static final int BAD = Integer.MIN_VALUE + 1;
 
   /** 1–2 digits; 99 and empty = NULL; anything else BAD (the Commons CSV path words the reason). */
-  private static int smallCountFast(String s, int a, int b) {
+  private static int smallCountFast(char[] s, int a, int b) {
     int w = b - a;
     if (w == 0) {
       return BirthRecord.NULL;
@@ -381,14 +397,22 @@ public final class SinascLineParser implements Serializable {
     return v == 99 ? BirthRecord.NULL : v;
   }
 
-  private static boolean digits(String s, int from, int to) {
+  private static boolean digits(char[] s, int from, int to) {
     for (int i = from; i < to; i++) {
-      char c = s.charAt(i);
+      char c = s[i];
       if (c < '0' || c > '9') {
         return false;
       }
     }
     return true;
+  }
+
+  private static int num(char[] s, int from, int to) {
+    int n = 0;
+    for (int i = from; i < to; i++) {
+      n = n * 10 + (s[i] - '0');
+    }
+    return n;
   }
 
   /** Parses one data line with Commons CSV (the reference path; gives every reason). */
