@@ -41,6 +41,7 @@ import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.ingest.LoadSinascFiles;
+import org.warehouse.transforms.ingest.SinascLineParser;
 
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
@@ -48,14 +49,17 @@ import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
- * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields), fact_births (typed, silver) and
- * ingest_rejects (every line that could not be typed, with its text and reason), each file exactly
- * once (ledger ingest_files keyed by file name, checked by SHA-256).
+ * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields, keyed by file_id and line; the view
+ * bronze_sinasc adds the file name), fact_births (typed, silver) and ingest_rejects (every line that
+ * could not be typed, with its text and reason), each file exactly once (ledger ingest_files keyed by
+ * file name, checked by SHA-256).
  *
  * <ol>
- *   <li>Driver: match the glob, hash every file, compare with the ledger: known and unchanged →
- *       skipped; known and changed → error unless {@code --replace}; new → gets a file_id.
- *   <li>Beam: each file is parsed in one DoFn call (files in parallel) with Commons CSV and loaded by
+ *   <li>Driver: match the glob, hash the files whose name the ledger knows and compare: unchanged →
+ *       skipped; changed → error unless {@code --replace}; a new name gets a file_id (its worker
+ *       hashes it while reading it and records that hash).
+ *   <li>Beam: each file is parsed in one DoFn call (files in parallel; {@link SinascLineParser}: a
+ *       hand split for plain lines, Commons CSV for the others and for every reason) and loaded by
  *       that worker in ONE transaction per file ({@link LoadSinascFiles}): (for --replace) delete the
  *       file's old rows, COPY typed rows into the fact table, raw fields into bronze and dead letters
  *       into rejects while reading, check the reject ratio at the end, then the ledger row and COMMIT
@@ -409,9 +413,10 @@ public final class IngestPipeline {
         bronze == null ? null : bronze.quoted(), rejects.quoted(), ledger.quoted(), stage.files.quoted(),
         Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), ids, shas, bytes, replace);
     Pipeline p = Pipeline.create(o);
-    // The planned files as a Create (split across workers by the runner, e.g. 2 + 2 of 4 files on 2
-    // Flink slots) rather than a Reshuffle with random keys, which on Flink could put several files
-    // on one worker while the other idled.
+    // The planned files as a Create (split across workers by the runner: on the DirectRunner one file
+    // per worker thread, --targetParallelism of them at once; on Flink e.g. 2 + 2 of 4 files on 2 slots)
+    // rather than a Reshuffle with random keys, which on Flink could put several files on one worker
+    // while the other idled.
     List<String> paths = todo.stream().map(f -> f.path).collect(Collectors.toList());
     p.apply("PlannedFiles", Create.of(paths))
         .apply("MatchFiles", ParDo.of(new MatchPlannedFn()))
