@@ -41,21 +41,25 @@ import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.ingest.LoadSinascFiles;
-import org.warehouse.transforms.ingest.ParseSinascFiles;
+import org.warehouse.transforms.ingest.SinascLineParser;
+
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
- * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields), fact_births (typed, silver) and
- * ingest_rejects (every line that could not be typed, with its text and reason), each file exactly
- * once (ledger ingest_files keyed by file name, checked by SHA-256).
+ * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields, keyed by file_id and line; the view
+ * bronze_sinasc adds the file name), fact_births (typed, silver) and ingest_rejects (every line that
+ * could not be typed, with its text and reason), each file exactly once (ledger ingest_files keyed by
+ * file name, checked by SHA-256).
  *
  * <ol>
- *   <li>Driver: match the glob, hash every file, compare with the ledger: known and unchanged →
- *       skipped; known and changed → error unless {@code --replace}; new → gets a file_id.
- *   <li>Beam: each file is parsed in one DoFn call (files in parallel) with Commons CSV and loaded by
+ *   <li>Driver: match the glob, hash the files whose name the ledger knows and compare: unchanged →
+ *       skipped; changed → error unless {@code --replace}; a new name gets a file_id (its worker
+ *       hashes it while reading it and records that hash).
+ *   <li>Beam: each file is parsed in one DoFn call (files in parallel; {@link SinascLineParser}: a
+ *       hand split for plain lines, Commons CSV for the others and for every reason) and loaded by
  *       that worker in ONE transaction per file ({@link LoadSinascFiles}): (for --replace) delete the
  *       file's old rows, COPY typed rows into the fact table, raw fields into bronze and dead letters
  *       into rejects while reading, check the reject ratio at the end, then the ledger row and COMMIT
@@ -70,10 +74,12 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  */
 public final class IngestPipeline {
   static final String BRONZE = "bronze_sinasc_raw";
+  /** bronze with each row's file name (from the ledger). */
+  static final String BRONZE_VIEW = "bronze_sinasc";
   static final String REJECTS = "ingest_rejects";
   static final String LEDGER = "ingest_files";
   static final String FILE_ID_SEQUENCE = "ingest_file_id_seq";
-  static final long ID_BASE = ParseSinascFiles.ID_BASE;
+  static final long ID_BASE = LoadSinascFiles.ID_BASE;
 
 
   /** Options of {@code scripts/run ingest}. */
@@ -161,10 +167,11 @@ public final class IngestPipeline {
     Staging stage = new Staging(schema);
     long started = System.nanoTime();
 
-    List<FilePlan> files = matchAndHash(o);
+    List<FilePlan> files = match(o);
     try (PipelineLock lock = PipelineLock.acquire(db, "ingest");
         Connection c = db.connect("warehouse-ingest")) {
       ensureTables(c, fact, bronze, rejects, ledger, schema);
+      hashKnown(c, files, ledger);
       plan(c, files, ledger, o.getReplace(), schema);
       List<FilePlan> todo = files.stream().filter(f -> !f.action.equals("skip")).collect(Collectors.toList());
       progress.say("ingest: %d file(s) match %s: %d new, %d to replace, %d already loaded (skipped)", files.size(),
@@ -208,8 +215,8 @@ public final class IngestPipeline {
     return files.stream().filter(f -> f.action.equals(action)).count();
   }
 
-  /** Expands the glob and hashes every file (in parallel): the ledger compares hashes. */
-  static List<FilePlan> matchAndHash(IngestOptions o) throws Exception {
+  /** Expands the glob: the files, by name. */
+  static List<FilePlan> match(IngestOptions o) throws Exception {
     FileSystems.setDefaultPipelineOptions(o);
     MatchResult m = FileSystems.match(o.getInput(), EmptyMatchTreatment.ALLOW);
     List<FilePlan> files = new ArrayList<>();
@@ -220,7 +227,7 @@ public final class IngestPipeline {
           continue;
         }
         String path = md.resourceId().toString();
-        String name = ParseSinascFiles.fileName(path);
+        String name = LoadSinascFiles.fileName(path);
         String other = seen.put(name, path);
         if (other != null) {
           throw new WarehouseException("two input files share the name " + name + " (" + other + ", " + path
@@ -233,7 +240,26 @@ public final class IngestPipeline {
       throw new WarehouseException("no file matches --input=" + o.getInput() + ": check the path or glob");
     }
     files.sort((a, b) -> a.name.compareTo(b.name));
-    files.parallelStream().forEach(f -> {
+    return files;
+  }
+
+  /**
+   * Hashes (in parallel) the files whose name the ledger knows: skip, replace or conflict depends on
+   * it. A new file is not hashed here: its worker hashes the very bytes it parses, in the same pass,
+   * and records that hash in the ledger (one read of the file instead of two).
+   */
+  static void hashKnown(Connection c, List<FilePlan> files, TableRef ledger) throws SQLException {
+    Set<String> known = new HashSet<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT file_name FROM " + ledger.quoted()
+        + " WHERE file_name = ANY (?)")) {
+      ps.setArray(1, c.createArrayOf("text", files.stream().map(f -> f.name).toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          known.add(rs.getString(1));
+        }
+      }
+    }
+    files.stream().filter(f -> known.contains(f.name)).collect(Collectors.toList()).parallelStream().forEach(f -> {
       try {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         byte[] buf = new byte[1 << 16];
@@ -249,7 +275,6 @@ public final class IngestPipeline {
         throw new WarehouseException("cannot read " + f.path + ": " + e.getMessage(), e);
       }
     });
-    return files;
   }
 
   static void ensureTables(Connection c, TableRef fact, TableRef bronze, TableRef rejects, TableRef ledger,
@@ -261,9 +286,14 @@ public final class IngestPipeline {
     } else {
       Db.requireColumns(c, fact, FactBirths.COLUMNS, "name another table with --factTable");
     }
-    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + bronze.quoted() + " (file_name text NOT NULL, "
+    if (Db.tableExists(c, bronze) && Db.columns(c, bronze).containsKey("file_name")) {
+      migrateBronze(c, bronze, ledger);
+    }
+    // No key or index: one file's rows are written by one transaction, and the ledger (one row per
+    // file, in the same transaction) guarantees a file is loaded once; --replace deletes by file_id.
+    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + bronze.quoted() + " (file_id integer NOT NULL, "
         + "line_number integer NOT NULL, codmunres text, dtnasc text, sexo text, peso text, semagestac text, "
-        + "idademae text, parto text, consprenat text, codestab text, PRIMARY KEY (file_name, line_number))");
+        + "idademae text, parto text, consprenat text, codestab text)");
     Db.execute(c, "CREATE TABLE IF NOT EXISTS " + rejects.quoted() + " (file_name text NOT NULL, "
         + "line_number integer NOT NULL, raw_line text NOT NULL, reason text NOT NULL, "
         + "PRIMARY KEY (file_name, line_number))");
@@ -274,6 +304,54 @@ public final class IngestPipeline {
         + "replaced_count integer NOT NULL DEFAULT 0)");
     Db.requireColumns(c, ledger, List.of("file_id", "file_name", "sha256", "rows_loaded", "rows_rejected",
         "loaded_at"), "drop or rename the old ledger table");
+    Db.execute(c, "CREATE OR REPLACE VIEW " + TableRef.of(schema, BRONZE_VIEW).quoted() + " AS SELECT f.file_name, "
+        + "b.* FROM " + bronze.quoted() + " b JOIN " + ledger.quoted() + " f USING (file_id)");
+    requireFactTypes(c, fact);
+  }
+
+  /**
+   * The fact rows are sent with COPY binary, which needs the exact column types of {@link FactBirths}
+   * (an existing table with other types is refused up front rather than failing mid-file).
+   */
+  static void requireFactTypes(Connection c, TableRef fact) throws SQLException {
+    Map<String, String> expected = Map.of("birth_id", "bigint", "birth_date", "date", "residence_municipality_code",
+        "integer", "cnes_code", "integer", "sex", "smallint", "birth_weight_g", "smallint", "gestational_weeks",
+        "smallint", "mother_age", "smallint", "delivery_type", "smallint", "prenatal_visits", "smallint");
+    List<String> wrong = new ArrayList<>();
+    for (Map.Entry<String, String> col : Db.columns(c, fact).entrySet()) {
+      String want = expected.get(col.getKey());
+      if (want != null && !want.equals(col.getValue())) {
+        wrong.add(col.getKey() + " is " + col.getValue() + ", expected " + want);
+      }
+    }
+    if (!wrong.isEmpty()) {
+      throw new WarehouseException(fact + " does not have fact_births' column types (" + String.join(", ", wrong)
+          + "): name another table with --factTable");
+    }
+  }
+
+  /** An earlier layout keyed bronze rows by file_name (with a primary key): re-key them by file_id, in place. */
+  static void migrateBronze(Connection c, TableRef bronze, TableRef ledger) throws SQLException {
+    boolean auto = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      Db.execute(c, "ALTER TABLE " + bronze.quoted() + " ADD COLUMN file_id integer");
+      Db.execute(c, "UPDATE " + bronze.quoted() + " b SET file_id = f.file_id FROM " + ledger.quoted()
+          + " f WHERE f.file_name = b.file_name");
+      long orphans = Db.queryLong(c, "SELECT count(*) FROM " + bronze.quoted() + " WHERE file_id IS NULL");
+      if (orphans > 0) {
+        throw new WarehouseException(bronze + " has " + orphans + " rows of files the ledger does not know: "
+            + "cannot re-key it by file_id; drop or rename " + bronze);
+      }
+      Db.execute(c, "ALTER TABLE " + bronze.quoted() + " DROP COLUMN file_name CASCADE, "
+          + "ALTER COLUMN file_id SET NOT NULL");
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(auto);
+    }
   }
 
   /** Decides new / replace / skip per file against the ledger; a changed file without --replace fails. */
@@ -323,7 +401,9 @@ public final class IngestPipeline {
     Set<String> replace = new HashSet<>();
     for (FilePlan f : todo) {
       ids.put(f.name, f.fileId);
-      shas.put(f.name, f.sha256);
+      if (f.sha256 != null) {
+        shas.put(f.name, f.sha256); // known names only: a new file's hash comes from its worker
+      }
       bytes.put(f.name, f.bytes);
       if (f.action.equals("replace")) {
         replace.add(f.name);
@@ -333,9 +413,10 @@ public final class IngestPipeline {
         bronze == null ? null : bronze.quoted(), rejects.quoted(), ledger.quoted(), stage.files.quoted(),
         Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), ids, shas, bytes, replace);
     Pipeline p = Pipeline.create(o);
-    // The planned files as a Create (split across workers by the runner, e.g. 2 + 2 of 4 files on 2
-    // Flink slots) rather than a Reshuffle with random keys, which on Flink could put several files
-    // on one worker while the other idled.
+    // The planned files as a Create (split across workers by the runner: on the DirectRunner one file
+    // per worker thread, --targetParallelism of them at once; on Flink e.g. 2 + 2 of 4 files on 2 slots)
+    // rather than a Reshuffle with random keys, which on Flink could put several files on one worker
+    // while the other idled.
     List<String> paths = todo.stream().map(f -> f.path).collect(Collectors.toList());
     p.apply("PlannedFiles", Create.of(paths))
         .apply("MatchFiles", ParDo.of(new MatchPlannedFn()))
@@ -380,7 +461,7 @@ public final class IngestPipeline {
     todo.forEach(f -> byName.put(f.name, f));
     Map<String, Integer> summaries = new HashMap<>();
     try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT file_name, lines_read, rows_loaded, rows_rejected, error FROM "
+        ResultSet rs = st.executeQuery("SELECT file_name, lines_read, rows_loaded, rows_rejected, error, sha256 FROM "
             + stage.files.quoted())) {
       while (rs.next()) {
         FilePlan f = byName.get(rs.getString(1));
@@ -392,6 +473,7 @@ public final class IngestPipeline {
         f.loaded = rs.getLong(3);
         f.rejected = rs.getLong(4);
         f.refusal = rs.getString(5);
+        f.sha256 = rs.getString(6); // what the worker hashed while reading (= the planned one for known files)
       }
     }
     for (FilePlan f : todo) {

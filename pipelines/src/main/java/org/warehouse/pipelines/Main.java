@@ -24,7 +24,7 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  *
  * <p>Exit codes: 0 success; 1 the run failed (one-line cause on stderr); 2 bad usage; 3 another run
  * of the same pipeline holds the lock on the same target. Default runner: Flink's embedded
- * mini-cluster with parallelism = cores (promote: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
+ * mini-cluster with parallelism = cores (promote and ingest: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
  * {@code --runner=DirectRunner} and {@code
  * --flinkMaster=HOST:PORT} also work.
  */
@@ -141,7 +141,9 @@ public final class Main {
    * job (mini-cluster start, job graph) outweighs its throughput (figures in docs/promote.md). Any
    * --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
    */
-  static final List<String> DIRECT_BY_DEFAULT = List.of("promote");
+  static final List<String> DIRECT_BY_DEFAULT = List.of("promote", "ingest");
+  // ingest: each file is one long DoFn call writing by COPY; Flink's fixed start (~15 CPU-seconds, ~8 s)
+  // outweighs everything it offers here (measured in docs/ingest.md).
 
   static String[] withRunnerDefaults(String command, String[] args) {
     boolean chosen = Arrays.stream(args).anyMatch(s -> s.startsWith("--runner=") || s.startsWith("--flinkMaster="));
@@ -153,6 +155,11 @@ public final class Main {
       }
       if (a.stream().noneMatch(s -> s.startsWith("--enforceEncodability"))) {
         a.add("--enforceEncodability=false");
+      }
+      if (command.equals("ingest") && a.stream().noneMatch(s -> s.startsWith("--targetParallelism"))) {
+        // one file per worker thread, PostgreSQL-bound: 2 files per core keep the cores busy to the end
+        // (with 4 files on 2 cores all 4 run at once instead of 3 + a lone last one); docs/ingest.md
+        a.add("--targetParallelism=" + 2 * Runtime.getRuntime().availableProcessors());
       }
       return a.toArray(new String[0]);
     }
@@ -226,7 +233,7 @@ public final class Main {
       s.printf("  %-16s %s%n", c.name(), c.summary());
     }
     s.println();
-    s.println("runner: Flink embedded mini-cluster by default (promote: the DirectRunner); --runner=DirectRunner, --runner=FlinkRunner, or --flinkMaster=HOST:PORT");
+    s.println("runner: Flink embedded mini-cluster by default (promote, ingest: the DirectRunner); --runner=DirectRunner, --runner=FlinkRunner, or --flinkMaster=HOST:PORT");
     s.println("exit codes: 0 ok, 1 run failed, 2 usage, 3 another run holds the lock");
   }
 

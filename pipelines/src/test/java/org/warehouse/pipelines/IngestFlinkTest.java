@@ -34,6 +34,7 @@ public class IngestFlinkTest {
       }
       IngestOracle.build(c, s);
       IngestOracle.assertMatches(c, s);
+      IngestOracle.assertBronzeMatches(c, s);
       IngestPipelineTest.assertRejectsAreTheDamagedLines(c, s, files);
       String before = IngestPipelineTest.state(c, s);
       assertThat(IngestPipeline.run(IngestPipelineTest.options(DB, s, dir + "/*.gz", flink)), nullValue());

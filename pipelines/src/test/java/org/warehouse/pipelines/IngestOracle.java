@@ -103,6 +103,21 @@ final class IngestOracle {
         is(true));
   }
 
+  /**
+   * bronze (through the view bronze_sinasc, which adds the file name from the ledger) = the raw fields
+   * of every line the oracle could split, both ways (EXCEPT ALL).
+   */
+  static void assertBronzeMatches(Connection c, String schema) throws SQLException {
+    String s = Sql.quoteIdent(schema);
+    String cols = "codmunres, dtnasc, sexo, peso, semagestac, idademae, parto, consprenat, codestab";
+    String bronze = "SELECT file_name, line_number::bigint, " + cols + " FROM " + s + ".bronze_sinasc";
+    String split = "SELECT file_name, line_number, " + cols + " FROM " + s + ".oracle_split WHERE splits";
+    assertThat("bronze rows the oracle lacks", count(c, bronze + " EXCEPT ALL " + split), is(0L));
+    assertThat("oracle rows bronze lacks", count(c, split + " EXCEPT ALL " + bronze), is(0L));
+    assertThat("every bronze row has its ledger row", Db.queryLong(c, "SELECT count(*) FROM " + s
+        + ".bronze_sinasc_raw") - Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc"), is(0L));
+  }
+
   static long count(Connection c, String query) throws SQLException {
     return Db.queryLong(c, "SELECT count(*) FROM (" + query + ") q");
   }

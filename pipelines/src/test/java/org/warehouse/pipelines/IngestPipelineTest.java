@@ -145,8 +145,7 @@ public class IngestPipelineTest {
       long unsplit = files.stream().flatMap(f -> f.damaged.values().stream()).filter(d -> d == Damage.EMPTY_LINE
           || d == Damage.RAGGED_ROW || d == Damage.UNBALANCED_QUOTE).count();
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw"), is(3000 - unsplit));
-      assertThat(IngestOracle.count(c, "SELECT file_name, line_number::bigint FROM " + s + ".bronze_sinasc_raw "
-          + "EXCEPT SELECT file_name, line_number FROM " + s + ".oracle_split WHERE splits"), is(0L));
+      IngestOracle.assertBronzeMatches(c, s);
 
       String before = state(c, s);
       assertThat("a re-run loads nothing", IngestPipeline.run(options(DB, s, dir + "/*.csv")), nullValue());
@@ -208,6 +207,7 @@ public class IngestPipelineTest {
       }
       IngestOracle.build(c, s);
       IngestOracle.assertMatches(c, s); // no row of the old version is left, the new one is complete
+      IngestOracle.assertBronzeMatches(c, s); // bronze too (deleted by file_id, re-written)
       assertThat(Db.queryLong(c, "SELECT lines_read FROM " + s + ".ingest_files WHERE file_name = 'sinasc_001.csv'"),
           is(changed.get(1).lines));
     }
@@ -235,7 +235,7 @@ public class IngestPipelineTest {
       assertThat(stderr, containsString("bad_000.csv"));
       assertThat(stderr, containsString("top reasons: "));
       assertThat(stderr, containsString("DTNASC: invalid date x"));
-      for (String t : List.of("bronze_sinasc_raw", "ingest_rejects", "ingest_files")) {
+      for (String t : List.of("bronze_sinasc", "ingest_rejects", "ingest_files")) {
         assertThat(t, Db.queryLong(c, "SELECT count(*) FROM " + s + "." + t + " WHERE file_name = 'bad_000.csv'"), is(0L));
       }
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births"), is(1000L));
@@ -308,6 +308,48 @@ public class IngestPipelineTest {
       assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
       assertThat(state(c, s), equalTo(before));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".retry_summaries"), is(0L));
+      // the same for a file planned as new (no planned sha256: the driver does not hash new files)
+      LoadSinascFiles.Target asNew = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
+          TableRef.of(s, "bronze_sinasc_raw").quoted(), TableRef.of(s, "ingest_rejects").quoted(),
+          TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
+          Map.of("sinasc_000.csv", fileId), Map.of(), Map.of("sinasc_000.csv", 1L), Set.of());
+      Pipeline again = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
+      again.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
+          .apply("Read", FileIO.readMatches())
+          .apply("Load", LoadSinascFiles.into(asNew));
+      assertThat(again.run().waitUntilFinish(), is(PipelineResult.State.DONE));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".retry_summaries"), is(0L));
+    }
+  }
+
+  @Test
+  public void aBronzeTableOfTheEarlierLayoutIsReKeyedByFileIdAndKeepsItsRows() throws Exception {
+    String s = "s_migrate";
+    Path dir = tmp.newFolder("migrate").toPath();
+    Path more = tmp.newFolder("migrate2").toPath();
+    generate(dir, 900, 1, 0.01, 71);
+    List<SinascCsvWriter.FileResult> second = generate(more, 700, 1, 0.01, 72);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
+      // the earlier layout: file_name text instead of file_id, primary key (file_name, line_number)
+      Db.execute(c, "DROP VIEW " + s + ".bronze_sinasc");
+      Db.execute(c, "ALTER TABLE " + s + ".bronze_sinasc_raw ADD COLUMN file_name text");
+      Db.execute(c, "UPDATE " + s + ".bronze_sinasc_raw b SET file_name = f.file_name FROM " + s
+          + ".ingest_files f WHERE f.file_id = b.file_id");
+      Db.execute(c, "ALTER TABLE " + s + ".bronze_sinasc_raw DROP COLUMN file_id, ADD PRIMARY KEY (file_name, line_number)");
+      long rows = Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw");
+      Files.move(second.get(0).path, dir.resolve("later_000.csv"));
+      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
+      assertThat(Db.columns(c, TableRef.of(s, "bronze_sinasc_raw")).containsKey("file_name"), is(false));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc WHERE file_name = 'sinasc_000.csv'"),
+          is(rows));
+      IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
+      IngestOracle.addFile(c, s, dir.resolve("later_000.csv"), "LATIN1");
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertBronzeMatches(c, s);
     }
   }
 

@@ -29,14 +29,16 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
 import org.warehouse.transforms.births.FactBirths;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
  * Loads whole SINASC files straight into their tables, ONE transaction per file, written from the
- * worker that parses the file: BEGIN; (for a replaced file) delete its old rows; COPY the typed rows
- * into the fact table, the raw fields into bronze and the dead letters into rejects in ~1 MB COPY
- * statements while the file is read (no staging table, no Beam element per row); at the end of the
+ * worker that parses the file ({@link SinascFileReader}): BEGIN; (for a replaced file) delete its old
+ * rows; COPY the typed rows into the fact table (binary), the raw fields into bronze (text) and the
+ * dead letters into rejects in ~1 MB COPY statements while the file is read (no staging table, no
+ * Beam element per row); at the end of the
  * file check the reject ratio and the SHA-256; then insert the ledger row and a summary row and
  * COMMIT — or ROLLBACK (over {@code maxRejectRatio}, file-level error, any failure) and record only
  * the summary row (autocommit) with the refusal. A worker killed mid-file leaves nothing of it.
@@ -55,7 +57,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
     private static final long serialVersionUID = 1L;
     final JdbcConfig db;
     final String fact;
-    final String bronze; // null: bronze not written
+    final String bronze; // null: bronze not written; columns (file_id, line_number, REQUIRED fields)
     final String rejects;
     final String ledger;
     final String summaries;
@@ -87,6 +89,14 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       this.bytes = new HashMap<>(bytes);
       this.replace = Set.copyOf(replace);
     }
+  }
+
+  /** birth_id = file_id * ID_BASE + line number (line 1 is the header). */
+  public static final long ID_BASE = SinascFileReader.ID_BASE;
+
+  /** The name a file is known by in the ledger: its base name. */
+  public static String fileName(String path) {
+    return SinascFileReader.fileName(path);
   }
 
   private final Target target;
@@ -127,11 +137,11 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
 
   static class LoadFileFn extends DoFn<FileIO.ReadableFile, String> {
     private static final long serialVersionUID = 1L;
-    private final Counter linesRead = Metrics.counter(ParseSinascFiles.class, "linesRead");
-    private final Counter rowsTyped = Metrics.counter(ParseSinascFiles.class, "rowsTyped");
-    private final Counter rowsRejected = Metrics.counter(ParseSinascFiles.class, "rowsRejected");
-    private final Counter filesParsed = Metrics.counter(ParseSinascFiles.class, "filesParsed");
-    private final Counter filesFailed = Metrics.counter(ParseSinascFiles.class, "filesFailed");
+    private final Counter linesRead = Metrics.counter(LoadSinascFiles.class, "linesRead");
+    private final Counter rowsTyped = Metrics.counter(LoadSinascFiles.class, "rowsTyped");
+    private final Counter rowsRejected = Metrics.counter(LoadSinascFiles.class, "rowsRejected");
+    private final Counter filesParsed = Metrics.counter(LoadSinascFiles.class, "filesParsed");
+    private final Counter filesFailed = Metrics.counter(LoadSinascFiles.class, "filesFailed");
     private final Counter filesCommitted = Metrics.counter(LoadSinascFiles.class, "filesCommitted");
     private final Counter filesRolledBack = Metrics.counter(LoadSinascFiles.class, "filesRolledBack");
     private final Counter copyStatements = Metrics.counter(LoadSinascFiles.class, "copyStatements");
@@ -144,7 +154,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
 
     @ProcessElement
     public void process(@Element FileIO.ReadableFile file, OutputReceiver<String> out) throws Exception {
-      String name = ParseSinascFiles.fileName(file.getMetadata().resourceId().toString());
+      String name = SinascFileReader.fileName(file.getMetadata().resourceId().toString());
       Long fileId = t.fileIds.get(name);
       if (fileId == null) {
         return; // not planned (already loaded, or appeared after planning)
@@ -153,6 +163,9 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       try (Connection c = t.db.connect("warehouse-ingest-file")) {
         c.setAutoCommit(false);
         try {
+          // the COMMIT need not wait for the WAL flush: the file's rows and its ledger row are one
+          // transaction, so a crash can only lose both (the file is then simply loaded by the next run)
+          Db.execute(c, "SET LOCAL synchronous_commit = off");
           if (alreadyCommitted(c, name, fileId, sha)) {
             c.rollback();
             out.output(name); // a retried call: an earlier attempt committed this file
@@ -161,10 +174,10 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           if (t.replace.contains(name)) {
             deleteOldVersion(c, name, fileId);
           }
-          ParseSinascFiles.Outcome o;
+          SinascFileReader.Outcome o;
           CopySink sink = new CopySink(c, name);
           try {
-            o = ParseSinascFiles.readFile(file, name, fileId, t.encoding, sha, t.bronze != null, sink);
+            o = SinascFileReader.readFile(file, name, fileId, t.encoding, sha, t.bronze != null, sink);
             sink.flushRejects();
             sink.finish(); // every chunk COPYed: the connection is this thread's again
           } finally {
@@ -211,22 +224,25 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           + " WHERE file_name = ? FOR UPDATE")) {
         ps.setString(1, name);
         try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() && rs.getLong(1) == fileId && rs.getString(2).equals(sha);
+          // a new file (no planned sha: its file_id was drawn for this run) is committed when its id is there
+          return rs.next() && rs.getLong(1) == fileId && (sha == null || rs.getString(2).equals(sha));
         }
       }
     }
 
     private void deleteOldVersion(Connection c, String name, long fileId) throws SQLException {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.fact + " WHERE birth_id >= ? AND birth_id < ?")) {
-        ps.setLong(1, fileId * ParseSinascFiles.ID_BASE);
-        ps.setLong(2, (fileId + 1) * ParseSinascFiles.ID_BASE);
+        ps.setLong(1, fileId * SinascFileReader.ID_BASE);
+        ps.setLong(2, (fileId + 1) * SinascFileReader.ID_BASE);
         ps.executeUpdate();
       }
-      List<String> tables = new ArrayList<>(List.of(t.rejects, t.ledger));
       if (t.bronze != null) {
-        tables.add(t.bronze);
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.bronze + " WHERE file_id = ?")) {
+          ps.setLong(1, fileId);
+          ps.executeUpdate();
+        }
       }
-      for (String table : tables) {
+      for (String table : List.of(t.rejects, t.ledger)) {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE file_name = ?")) {
           ps.setString(1, name);
           ps.executeUpdate();
@@ -234,7 +250,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       }
     }
 
-    private void ledger(Connection c, String name, long fileId, ParseSinascFiles.Outcome o) throws SQLException {
+    private void ledger(Connection c, String name, long fileId, SinascFileReader.Outcome o) throws SQLException {
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.ledger + " (file_id, file_name, sha256, "
           + "bytes, lines_read, rows_loaded, rows_rejected, loaded_at, replaced_count) VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)")) {
         ps.setLong(1, fileId);
@@ -249,7 +265,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       }
     }
 
-    private void summary(Connection c, String name, long fileId, ParseSinascFiles.Outcome o, String error)
+    private void summary(Connection c, String name, long fileId, SinascFileReader.Outcome o, String error)
         throws SQLException {
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.summaries
           + " (file_name, file_id, lines_read, rows_loaded, rows_rejected, sha256, error) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
@@ -267,37 +283,60 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
     /**
      * COPYs each chunk as it comes (one COPY statement per ~1 MB chunk) inside the file's transaction,
      * from a writer thread, so PostgreSQL inserts one chunk while this thread parses the next (the
-     * connection is used by the writer only until {@link #finish}).
+     * connection is used by the writer only until {@link #finish}). Chunk buffers are recycled.
      */
-    final class CopySink implements ParseSinascFiles.Sink {
+    final class CopySink implements SinascFileReader.Sink {
       private final CopyManager copy;
       private final String name;
+      private final String factCopy;
+      private final String bronzeCopy;
+      private final String rejectsCopy;
       private final StringBuilder rejectLines = new StringBuilder();
       final Map<String, Long> kinds = new HashMap<>();
-      private final BlockingQueue<String[]> queue = new ArrayBlockingQueue<>(4);
+      private final BlockingQueue<Job> queue = new ArrayBlockingQueue<>(4);
+      private final BlockingQueue<CopyBuffer> free = new ArrayBlockingQueue<>(8);
       private final AtomicReference<Throwable> failure = new AtomicReference<>();
       private volatile boolean aborted;
       private final Thread writer;
       private final AtomicLong copies = new AtomicLong();
-      private static final String END = "\0end";
+
+      private final class Job {
+        final String sql; // null: end
+        final CopyBuffer data;
+
+        Job(String sql, CopyBuffer data) {
+          this.sql = sql;
+          this.data = data;
+        }
+      }
 
       CopySink(Connection c, String name) throws SQLException {
         this.copy = c.unwrap(PGConnection.class).getCopyAPI();
         this.name = name;
+        this.factCopy = "COPY " + t.fact + " (" + String.join(", ", FactBirths.COLUMNS) + ") FROM STDIN (FORMAT binary)";
+        this.bronzeCopy = t.bronze == null ? null : "COPY " + t.bronze + " (file_id, line_number, "
+            + String.join(", ", SinascLineParser.REQUIRED).toLowerCase(Locale.ROOT) + ") FROM STDIN";
+        this.rejectsCopy = "COPY " + t.rejects + " (file_name, line_number, raw_line, reason) FROM STDIN";
         this.writer = new Thread(this::writeLoop, "ingest-copy-" + name);
         this.writer.setDaemon(true);
         this.writer.start();
       }
 
       @Override
-      public void silver(StringBuilder chunk) throws IOException {
-        enqueue(t.fact + " (" + String.join(", ", FactBirths.COLUMNS) + ")", chunk);
+      public CopyBuffer silver(CopyBuffer chunk) throws IOException {
+        put(new Job(factCopy, chunk));
+        return fresh();
       }
 
       @Override
-      public void bronze(StringBuilder chunk) throws IOException {
-        enqueue(t.bronze + " (file_name, line_number, codmunres, dtnasc, sexo, peso, semagestac, idademae, parto, "
-            + "consprenat, codestab)", chunk);
+      public CopyBuffer bronze(CopyBuffer chunk) throws IOException {
+        put(new Job(bronzeCopy, chunk));
+        return fresh();
+      }
+
+      private CopyBuffer fresh() {
+        CopyBuffer b = free.poll();
+        return b != null ? b : new CopyBuffer(SinascFileReader.CHUNK_BYTES + 4096);
       }
 
       @Override
@@ -307,24 +346,22 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           rejectLines.append('\n');
         }
         rejectLines.append(r.copyLine());
-        if (rejectLines.length() >= ParseSinascFiles.CHUNK_CHARS) {
+        if (rejectLines.length() >= SinascFileReader.CHUNK_BYTES) {
           flushRejects();
         }
       }
 
       void flushRejects() throws IOException {
         if (rejectLines.length() > 0) {
-          enqueue(t.rejects + " (file_name, line_number, raw_line, reason)", rejectLines);
+          CopyBuffer b = new CopyBuffer(0);
+          b.buf = rejectLines.append('\n').toString().getBytes(StandardCharsets.UTF_8); // already escaped
+          b.len = b.buf.length;
+          put(new Job(rejectsCopy, b));
           rejectLines.setLength(0);
         }
       }
 
-      private void enqueue(String table, StringBuilder chunk) throws IOException {
-        chunk.append('\n');
-        put(new String[] {table, chunk.toString()});
-      }
-
-      private void put(String[] job) throws IOException {
+      private void put(Job job) throws IOException {
         try {
           while (!queue.offer(job, 100, TimeUnit.MILLISECONDS)) {
             rethrow();
@@ -348,7 +385,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
 
       /** Waits until every queued chunk is COPYed; throws the writer's failure. */
       void finish() throws IOException {
-        put(new String[] {END, null});
+        put(new Job(null, null));
         try {
           writer.join();
         } catch (InterruptedException e) {
@@ -373,14 +410,13 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       private void writeLoop() {
         try {
           while (!aborted) {
-            String[] job = queue.take();
-            if (job[0] == END) {
+            Job job = queue.take();
+            if (job.sql == null) {
               return;
             }
-            byte[] bytes = job[1].getBytes(StandardCharsets.UTF_8);
-            CopyIn in = copy.copyIn("COPY " + job[0] + " FROM STDIN");
+            CopyIn in = copy.copyIn(job.sql);
             try {
-              in.writeToCopy(bytes, 0, bytes.length);
+              in.writeToCopy(job.data.buf, 0, job.data.len);
               in.endCopy();
             } finally {
               if (in.isActive()) {
@@ -388,6 +424,8 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
               }
             }
             copies.incrementAndGet(); // Beam metrics are per thread: counted by finish()
+            job.data.clear();
+            free.offer(job.data);
           }
         } catch (InterruptedException e) {
           // aborted

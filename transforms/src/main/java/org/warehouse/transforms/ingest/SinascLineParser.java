@@ -62,8 +62,13 @@ public final class SinascLineParser implements Serializable {
 
   /** The result of one line: either typed values (and the raw fields) or the reason it was rejected. */
   public static final class Result {
-    /** The REQUIRED fields as text (null when the line could not be split into the header's columns). */
-    public String[] raw;
+    /** The REQUIRED fields as text when split by the Commons CSV path; see {@link #raw(int)}. */
+    String[] raw;
+    /** Fast path: the line's characters and the trimmed range [from[i], to[i]) of each REQUIRED field. */
+    char[] chars;
+    final int[] from = new int[REQUIRED.size()];
+    final int[] to = new int[REQUIRED.size()];
+    boolean fast;
     /** fact_births columns birth_date(epoch day), code, cnes, sex, weight, weeks, age, delivery, prenatal. */
     public final int[] typed = new int[9];
     /** Null when the line is good. */
@@ -71,6 +76,25 @@ public final class SinascLineParser implements Serializable {
 
     public boolean ok() {
       return reason == null;
+    }
+
+    /** True when the line split into the header's columns (its raw fields exist). */
+    public boolean split() {
+      return fast || raw != null;
+    }
+
+    /** REQUIRED field i as text (quotes removed, trimmed); only when {@link #split()}. */
+    public String raw(int i) {
+      return fast ? new String(chars, from[i], to[i] - from[i]) : raw[i];
+    }
+
+    /** Appends REQUIRED field i in COPY text form (UTF-8, escaped) without building a String. */
+    void appendRaw(CopyBuffer out, int i) {
+      if (fast) {
+        out.escaped(chars, from[i], to[i]);
+      } else {
+        out.escaped(raw[i].toCharArray(), 0, raw[i].length());
+      }
     }
   }
 
@@ -184,10 +208,218 @@ public final class SinascLineParser implements Serializable {
     }
   }
 
-  /** Parses one data line into {@code r} (reused by the caller). */
+  /**
+   * Parses one data line into {@code r} (reused by the caller). A plain good line (every field either
+   * unquoted without a quote character, or wholly quoted without one inside, and every value valid) is
+   * split and typed in place, without Commons CSV and without a String per field; any other line goes
+   * the Commons CSV way ({@link #parseCsv}), which also words every reason. Both give the same fields
+   * and values for the lines the fast path accepts (SinascLineParserTest checks this on mutated lines).
+   */
   public Result parse(String line, Result r) {
     r.raw = null;
     r.reason = null;
+    r.fast = false;
+    if (parseFast(line, r)) {
+      return r;
+    }
+    return parseCsv(line, r);
+  }
+
+  /** Field boundaries of the last fast split (per parser: one parser per file and thread). */
+  private transient int[] starts;
+  private transient int[] ends;
+
+  /** The fast path: true when the line was split and typed completely; false = take the Commons CSV path. */
+  boolean parseFast(String line, Result r) {
+    int n = header.size();
+    if (starts == null) {
+      starts = new int[n];
+      ends = new int[n];
+    }
+    int len = line.length();
+    if (r.chars == null || r.chars.length < len) {
+      r.chars = new char[Math.max(len, 256)];
+    }
+    char[] cs = r.chars;
+    line.getChars(0, len, cs, 0);
+    // one pass: field boundaries; any quote that is not a whole-field quote, a NUL or U+FFFD → slow path
+    int f = 0;
+    int pos = 0;
+    while (true) {
+      if (f == n) {
+        return false; // more fields than the header
+      }
+      int end;
+      if (pos < len && cs[pos] == '"') {
+        int close = pos + 1;
+        while (close < len && cs[close] != '"') {
+          char c = cs[close];
+          if (c == '\0' || c == '\uFFFD') {
+            return false;
+          }
+          close++;
+        }
+        if (close == len || (close + 1 < len && cs[close + 1] != ';')) {
+          return false; // unbalanced, doubled or misplaced quote
+        }
+        starts[f] = pos + 1;
+        ends[f] = close;
+        end = close + 1;
+      } else {
+        end = pos;
+        while (end < len) {
+          char c = cs[end];
+          if (c == ';') {
+            break;
+          }
+          if (c == '"' || c == '\0' || c == '\uFFFD') {
+            return false;
+          }
+          end++;
+        }
+        starts[f] = pos;
+        ends[f] = end;
+      }
+      f++;
+      if (end >= len) {
+        break;
+      }
+      pos = end + 1; // past the ';'
+    }
+    if (f != n) {
+      return false; // fewer fields than the header
+    }
+    int[] from = r.from;
+    int[] to = r.to;
+    for (int i = 0; i < index.length; i++) {
+      int a = starts[index[i]];
+      int b = ends[index[i]];
+      while (a < b && cs[a] <= ' ') { // String.trim()
+        a++;
+      }
+      while (b > a && cs[b - 1] <= ' ') {
+        b--;
+      }
+      from[i] = a;
+      to[i] = b;
+    }
+    int[] t = r.typed;
+    // CODMUNRES: 6 or 7 digits
+    int a = from[CODMUNRES];
+    int w = to[CODMUNRES] - a;
+    if ((w != 6 && w != 7) || !digits(cs, a, a + w)) {
+      return false;
+    }
+    t[1] = w == 7 ? num(cs, a, a + 7) / 10 : num(cs, a, a + 6);
+    // DTNASC: ddMMyyyy, 1900..2100, a real date
+    a = from[DTNASC];
+    if (to[DTNASC] - a != 8 || !digits(cs, a, a + 8)) {
+      return false;
+    }
+    int day = num(cs, a, a + 2);
+    int month = num(cs, a + 2, a + 4);
+    int year = num(cs, a + 4, a + 8);
+    if (year < 1900 || year > 2100 || month < 1 || month > 12 || day < 1
+        || day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
+      return false;
+    }
+    t[0] = (int) LocalDate.of(year, month, day).toEpochDay();
+    // CODESTAB: empty or 1..7 digits
+    a = from[CODESTAB];
+    w = to[CODESTAB] - a;
+    if (w == 0) {
+      t[2] = BirthRecord.NULL;
+    } else if (w > 7 || !digits(cs, a, a + w)) {
+      return false;
+    } else {
+      t[2] = num(cs, a, a + w);
+    }
+    // SEXO
+    a = from[SEXO];
+    w = to[SEXO] - a;
+    if (w == 0) {
+      t[3] = BirthRecord.NULL;
+    } else if (w != 1) {
+      return false;
+    } else {
+      switch (cs[a]) {
+        case '1': case 'M': case 'm': t[3] = 1; break;
+        case '2': case 'F': case 'f': t[3] = 2; break;
+        case '0': case 'I': case 'i': t[3] = 0; break;
+        default: return false;
+      }
+    }
+    // PESO: empty or 1..4 digits, >= 1
+    a = from[PESO];
+    w = to[PESO] - a;
+    if (w == 0) {
+      t[4] = BirthRecord.NULL;
+    } else if (w > 4 || !digits(cs, a, a + w) || num(cs, a, a + w) < 1) {
+      return false;
+    } else {
+      t[4] = num(cs, a, a + w);
+    }
+    if ((t[5] = smallCountFast(cs, from[SEMAGESTAC], to[SEMAGESTAC])) == BAD
+        || (t[6] = smallCountFast(cs, from[IDADEMAE], to[IDADEMAE])) == BAD
+        || (t[8] = smallCountFast(cs, from[CONSPRENAT], to[CONSPRENAT])) == BAD) {
+      return false;
+    }
+    // PARTO
+    a = from[PARTO];
+    w = to[PARTO] - a;
+    if (w == 0) {
+      t[7] = BirthRecord.NULL;
+    } else if (w != 1) {
+      return false;
+    } else {
+      char c = cs[a];
+      if (c != '1' && c != '2' && c != '9') {
+        return false;
+      }
+      t[7] = c - '0';
+    }
+    r.fast = true;
+    return true;
+  }
+
+  private static final int BAD = Integer.MIN_VALUE + 1;
+
+  /** 1–2 digits; 99 and empty = NULL; anything else BAD (the Commons CSV path words the reason). */
+  private static int smallCountFast(char[] s, int a, int b) {
+    int w = b - a;
+    if (w == 0) {
+      return BirthRecord.NULL;
+    }
+    if (w > 2 || !digits(s, a, b)) {
+      return BAD;
+    }
+    int v = num(s, a, b);
+    return v == 99 ? BirthRecord.NULL : v;
+  }
+
+  private static boolean digits(char[] s, int from, int to) {
+    for (int i = from; i < to; i++) {
+      char c = s[i];
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int num(char[] s, int from, int to) {
+    int n = 0;
+    for (int i = from; i < to; i++) {
+      n = n * 10 + (s[i] - '0');
+    }
+    return n;
+  }
+
+  /** Parses one data line with Commons CSV (the reference path; gives every reason). */
+  Result parseCsv(String line, Result r) {
+    r.raw = null;
+    r.reason = null;
+    r.fast = false;
     if (line.isBlank()) {
       r.reason = "row: empty line";
       return r;

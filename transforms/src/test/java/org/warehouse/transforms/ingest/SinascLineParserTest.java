@@ -9,6 +9,8 @@ import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertThrows;
 
 import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.Test;
 import org.warehouse.transforms.births.BirthRecord;
 
@@ -35,8 +37,8 @@ public class SinascLineParserTest {
     assertThat(r.typed[6], is(BirthRecord.NULL)); // 99 = ignored
     assertThat(r.typed[7], is(2));
     assertThat(r.typed[8], is(BirthRecord.NULL)); // empty
-    assertThat(r.raw[0], equalTo("3550308")); // raw fields in REQUIRED order, quotes removed
-    assertThat(r.raw[1], equalTo("29022020"));
+    assertThat(r.raw(0), equalTo("3550308")); // raw fields in REQUIRED order, quotes removed
+    assertThat(r.raw(1), equalTo("29022020"));
   }
 
   @Test
@@ -92,10 +94,72 @@ public class SinascLineParserTest {
       SinascLineParser.Result a = shared.parse(line, new SinascLineParser.Result());
       SinascLineParser.Result b = SinascLineParser.forHeader(HEADER).parse(line, new SinascLineParser.Result());
       assertThat(line, a.reason, equalTo(b.reason));
-      assertThat(line, java.util.Arrays.toString(a.raw), equalTo(java.util.Arrays.toString(b.raw)));
+      assertThat(line, raw(a), equalTo(raw(b)));
       assertThat(line, java.util.Arrays.toString(a.typed), equalTo(java.util.Arrays.toString(b.typed)));
     }
     assertThat(shared.parse(lines[1], new SinascLineParser.Result()).reason, startsWith("row: unbalanced"));
     assertThat(shared.parse(good, new SinascLineParser.Result()).reason, nullValue());
+  }
+
+  /** The raw fields of a result, or null when the line did not split. */
+  private static List<String> raw(SinascLineParser.Result r) {
+    if (!r.split()) {
+      return null;
+    }
+    List<String> l = new ArrayList<>();
+    for (int i = 0; i < SinascLineParser.REQUIRED.size(); i++) {
+      l.add(r.raw(i));
+    }
+    return l;
+  }
+
+  /**
+   * The fast path (hand split + in-place typing) must give exactly what the Commons CSV path gives:
+   * good lines and random mutations of them (quotes, delimiters, blanks, letters, digits, dropped or
+   * doubled characters) through both, same reason, same raw fields, same typed values; and the fast
+   * path must really be the one taking the good lines.
+   */
+  @Test
+  public void theFastPathAgreesWithTheCommonsCsvPathOnMutatedLines() {
+    String[] seeds = {
+      "\"29022020\";2;\"3550308\";3250;\"São; Paulo\";39;99;2;;\"2077485\"",
+      "01012019;M;355030;;x;;;;;",
+      "\"15032020\";f;\"530010\";0999;\"\";00;17;9;08;\"1\"",
+      " 31122000 ;i; 2408003 ; 1 ;a b;1; 99 ;1;99; 7 ",
+      "28021999;1;355030;9999;\"x\";42;40;2;0;1234567",
+    };
+    char[] alphabet = {';', '"', ' ', '\t', 'x', 'M', '0', '1', '9', '2', '\\', 'ç', '\uFFFD', '\0'};
+    java.util.Random rnd = new java.util.Random(42);
+    int fast = 0;
+    int total = 0;
+    for (int round = 0; round < 60000; round++) {
+      StringBuilder sb = new StringBuilder(seeds[round % seeds.length]);
+      int mutations = round < seeds.length ? 0 : 1 + rnd.nextInt(3);
+      for (int m = 0; m < mutations && sb.length() > 0; m++) {
+        int at = rnd.nextInt(sb.length());
+        switch (rnd.nextInt(4)) {
+          case 0: sb.insert(at, alphabet[rnd.nextInt(alphabet.length)]); break;
+          case 1: sb.deleteCharAt(at); break;
+          case 2: sb.setCharAt(at, alphabet[rnd.nextInt(alphabet.length)]); break;
+          default: sb.insert(at, sb.charAt(at)); break;
+        }
+      }
+      String line = sb.toString();
+      SinascLineParser.Result a = p.parse(line, new SinascLineParser.Result());
+      SinascLineParser.Result b = SinascLineParser.forHeader(HEADER).parseCsv(line, new SinascLineParser.Result());
+      assertThat(line, a.reason, equalTo(b.reason));
+      assertThat(line, raw(a), equalTo(raw(b)));
+      if (a.ok()) {
+        assertThat(line, java.util.Arrays.toString(a.typed), equalTo(java.util.Arrays.toString(b.typed)));
+      }
+      total++;
+      if (a.fast) {
+        fast++;
+      }
+      if (round < seeds.length) {
+        assertThat("seed " + round + " takes the fast path", a.fast, is(true));
+      }
+    }
+    assertThat("many mutated lines still take the fast path: " + fast + " of " + total, fast > total / 10, is(true));
   }
 }

@@ -1,0 +1,212 @@
+package org.warehouse.transforms.ingest;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PushbackInputStream;
+import java.nio.channels.Channels;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.zip.GZIPInputStream;
+import org.apache.beam.sdk.io.FileIO;
+import org.warehouse.transforms.births.BirthRecord;
+
+/**
+ * Reads one SINASC file: decodes, splits and types each line ({@link SinascLineParser}) and hands the
+ * results to a {@link Sink} as COPY data — typed rows for the fact table (COPY binary), raw fields for
+ * bronze (COPY text) in chunks of ~1 MB, and every line that cannot be typed as an {@link IngestReject}.
+ *
+ * <p>Files named {@code *.gz} are gunzipped. The text is decoded with the given charset, except that
+ * a file starting with a UTF-8 byte-order mark is read as UTF-8 (the BOM is dropped). The SHA-256 of
+ * the file's bytes (compressed, as stored) is computed while reading; a file whose hash differs from
+ * the planned one (it changed after planning) or whose header lacks a column gets a file-level error.
+ *
+ * <p>birth_id = file_id × 10^9 + physical line number (the header is line 1).
+ */
+final class SinascFileReader {
+  private SinascFileReader() {}
+
+  /** A chunk is handed over once it holds this many bytes: one COPY statement each. */
+  static final int CHUNK_BYTES = 1 << 20;
+
+  /** birth_id = file_id * ID_BASE + line number. */
+  static final long ID_BASE = 1_000_000_000L;
+
+  /** Number of fact_births columns (FactBirths.COLUMNS order). */
+  static final int FACT_FIELDS = 10;
+
+  /** Where a file's data goes; a full chunk is handed over and a fresh, empty one taken back. */
+  interface Sink {
+    /** Fact rows, COPY binary (header, rows, trailer) in FactBirths.COLUMNS order. */
+    CopyBuffer silver(CopyBuffer chunk) throws IOException;
+
+    /** Bronze rows, COPY text: file_id, line_number and the REQUIRED fields. */
+    CopyBuffer bronze(CopyBuffer chunk) throws IOException;
+
+    void reject(IngestReject r) throws IOException;
+  }
+
+  /** What reading one file gave. */
+  static final class Outcome {
+    long lines;
+    long typed;
+    long rejected;
+    String sha256;
+    String error;
+  }
+
+  /** The name a file is known by in the ledger: its base name. */
+  static String fileName(String path) {
+    String p = path;
+    while (p.endsWith("/")) {
+      p = p.substring(0, p.length() - 1);
+    }
+    int slash = p.lastIndexOf('/');
+    return slash < 0 ? p : p.substring(slash + 1);
+  }
+
+  /**
+   * Reads, decodes, splits and types one file into {@code sink}; the SHA-256 of its stored bytes is
+   * compared with {@code expectedSha} (null: not checked). A file-level error (empty, header lacks a
+   * column, changed while read) is returned in {@link Outcome#error}.
+   */
+  static Outcome readFile(FileIO.ReadableFile file, String name, long fileId, String encoding, String expectedSha,
+      boolean withBronze, Sink sink) throws IOException {
+    return read(Channels.newInputStream(file.open()), name, fileId, encoding, expectedSha, withBronze, sink);
+  }
+
+  /** {@link #readFile} on an open stream of the file's stored bytes (closed here). */
+  static Outcome read(InputStream stored, String name, long fileId, String encoding, String expectedSha,
+      boolean withBronze, Sink sink) throws IOException {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    Outcome o = new Outcome();
+    try (DigestInputStream raw = new DigestInputStream(stored, md)) {
+      InputStream in = new BufferedInputStream(raw, 1 << 16);
+      if (name.toLowerCase(Locale.ROOT).endsWith(".gz")) {
+        in = new GZIPInputStream(in, 1 << 16);
+      }
+      PushbackInputStream pb = new PushbackInputStream(in, 3);
+      Charset cs = Charset.forName(encoding);
+      byte[] bom = new byte[3];
+      int n = pb.readNBytes(bom, 0, 3);
+      if (n == 3 && (bom[0] & 0xFF) == 0xEF && (bom[1] & 0xFF) == 0xBB && (bom[2] & 0xFF) == 0xBF) {
+        cs = StandardCharsets.UTF_8;
+      } else if (n > 0) {
+        pb.unread(bom, 0, n);
+      }
+      BufferedReader reader = new BufferedReader(new InputStreamReader(pb, cs), 1 << 16);
+      String header = reader.readLine();
+      SinascLineParser parser = null;
+      if (header == null) {
+        o.error = "empty file: no header line";
+      } else {
+        try {
+          parser = SinascLineParser.forHeader(header);
+        } catch (IllegalArgumentException e) {
+          o.error = e.getMessage();
+        }
+      }
+      if (parser != null) {
+        parseLines(name, fileId, reader, parser, withBronze, sink, o);
+      }
+      // hash every byte of the file, whatever the reader left unread (gzip trailer, or all of it)
+      byte[] buf = new byte[1 << 16];
+      while (raw.read(buf) >= 0) {
+        // drain
+      }
+    }
+    o.sha256 = HexFormat.of().formatHex(md.digest());
+    if (o.error == null && expectedSha != null && !expectedSha.equals(o.sha256)) {
+      o.error = "the file changed while the run read it (sha256 " + o.sha256 + ", planned " + expectedSha + "): re-run";
+    }
+    return o;
+  }
+
+  private static void parseLines(String name, long fileId, BufferedReader reader, SinascLineParser parser,
+      boolean withBronze, Sink sink, Outcome o) throws IOException {
+    SinascLineParser.Result r = new SinascLineParser.Result();
+    CopyBuffer silver = new CopyBuffer(CHUNK_BYTES + 4096);
+    CopyBuffer bronze = withBronze ? new CopyBuffer(CHUNK_BYTES + 4096) : null;
+    int fields = SinascLineParser.REQUIRED.size();
+    long lineNo = 1;
+    String line;
+    while ((line = reader.readLine()) != null) {
+      lineNo++;
+      o.lines++;
+      if (lineNo >= ID_BASE) {
+        throw new IllegalArgumentException(name + " has more than " + (ID_BASE - 1) + " lines: split it");
+      }
+      parser.parse(line, r);
+      if (withBronze && r.split()) {
+        bronze.startTextRow();
+        bronze.number(fileId);
+        bronze.ascii('\t');
+        bronze.number(lineNo);
+        for (int i = 0; i < fields; i++) {
+          bronze.ascii('\t');
+          r.appendRaw(bronze, i);
+        }
+        if (bronze.len >= CHUNK_BYTES) {
+          bronze = sink.bronze(bronze);
+        }
+      }
+      if (r.ok()) {
+        if (silver.rows == 0) {
+          silver.binaryHeader();
+        }
+        appendFactRow(silver, fileId * ID_BASE + lineNo, r.typed);
+        if (silver.len >= CHUNK_BYTES) {
+          silver.binaryTrailer();
+          silver = sink.silver(silver);
+        }
+        o.typed++;
+      } else {
+        sink.reject(new IngestReject(name, lineNo, line, r.reason));
+        o.rejected++;
+      }
+    }
+    if (withBronze && bronze.rows > 0) {
+      sink.bronze(bronze);
+    }
+    if (silver.rows > 0) {
+      silver.binaryTrailer();
+      sink.silver(silver);
+    }
+  }
+
+  /**
+   * One fact_births row in COPY binary: birth_id bigint, birth_date date, residence_municipality_code
+   * int, cnes_code int, then six smallints (sex, weight, weeks, age, delivery, prenatal).
+   */
+  static void appendFactRow(CopyBuffer b, long birthId, int[] t) {
+    b.binaryRow(FACT_FIELDS);
+    b.binaryBigint(birthId);
+    b.binaryDate(t[0]);
+    for (int i = 1; i < 3; i++) {
+      if (t[i] == BirthRecord.NULL) {
+        b.binaryNull();
+      } else {
+        b.binaryInt(t[i]);
+      }
+    }
+    for (int i = 3; i < t.length; i++) {
+      if (t[i] == BirthRecord.NULL) {
+        b.binaryNull();
+      } else {
+        b.binarySmallint(t[i]);
+      }
+    }
+  }
+}
