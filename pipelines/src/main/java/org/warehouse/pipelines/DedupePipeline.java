@@ -23,7 +23,6 @@ import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Flatten;
-import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -36,9 +35,9 @@ import org.warehouse.pipelines.dedupe.DedupeSql;
 import org.warehouse.pipelines.dedupe.DedupeTarget;
 import org.warehouse.transforms.dedupe.Candidate;
 import org.warehouse.transforms.dedupe.IdChunks;
-import org.warehouse.transforms.dedupe.PickSurvivorFn;
+import org.warehouse.transforms.dedupe.KeyByTableShard;
+import org.warehouse.transforms.dedupe.PickSurvivorsFn;
 import org.warehouse.transforms.dedupe.ReadKeyCandidates;
-import org.warehouse.transforms.dedupe.SurvivorIds;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.WarehouseException;
@@ -347,8 +346,10 @@ public final class DedupePipeline {
   }
 
   /**
-   * Survivor ids are grouped per (table, id mod ID_SHARDS) before the COPY sink: a few COPYs per table
-   * on any runner (the DirectRunner makes one bundle per key after the Combine).
+   * Natural keys are spread over ID_SHARDS (table, shard) runner keys; the survivor of each natural key
+   * is picked inside its shard (PickSurvivorsFn, the PickSurvivorFn rule per natural key). A few runner
+   * keys per table instead of one per natural key: the DirectRunner makes one bundle per key after a
+   * Combine, and the COPY sink then writes a few chunks per table on any runner.
    */
   static final int ID_SHARDS = 4;
 
@@ -370,10 +371,9 @@ public final class DedupePipeline {
     }
     PCollection<KV<String, Long>> written = reads
         .apply("FlattenTables", Flatten.pCollections())
-        .apply("PickSurvivorPerKey", Combine.perKey(new PickSurvivorFn()))
-        .apply("SurvivorsPerTableShard", ParDo.of(new SurvivorIds(ID_SHARDS)))
-        .setCoder(KvCoder.of(VarIntCoder.of(), Candidate.CandidateCoder.of()))
-        .apply("GroupPerTableShard", GroupByKey.create())
+        .apply("KeyByTableShard", ParDo.of(new KeyByTableShard(ID_SHARDS)))
+        .setCoder(KvCoder.of(VarIntCoder.of(), PickSurvivorsFn.inputCoder()))
+        .apply("PickSurvivorPerKey", Combine.perKey(new PickSurvivorsFn()))
         .apply("SurvivorIdChunks", ParDo.of(new IdChunks(keepTables, names, ID_SHARDS, 100_000)))
         .apply("CopySurvivorIds", WriteByCopy.chunksTo(db));
     PipelineResult result = p.run();

@@ -24,7 +24,7 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  *
  * <p>Exit codes: 0 success; 1 the run failed (one-line cause on stderr); 2 bad usage; 3 another run
  * of the same pipeline holds the lock on the same target. Default runner: Flink's embedded
- * mini-cluster with parallelism = cores (promote and ingest: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
+ * mini-cluster with parallelism = cores (promote, ingest and dedupe: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
  * {@code --runner=DirectRunner} and {@code
  * --flinkMaster=HOST:PORT} also work.
  */
@@ -141,9 +141,12 @@ public final class Main {
    * job (mini-cluster start, job graph) outweighs its throughput (figures in docs/promote.md). Any
    * --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
    */
-  static final List<String> DIRECT_BY_DEFAULT = List.of("promote", "ingest");
+  static final List<String> DIRECT_BY_DEFAULT = List.of("promote", "ingest", "dedupe");
   // ingest: each file is one long DoFn call writing by COPY; Flink's fixed start (~15 CPU-seconds, ~8 s)
   // outweighs everything it offers here (measured in docs/ingest.md).
+  // dedupe: PostgreSQL reduces each id range to one row per key; the pipeline combines ~50K rows into a
+  // few (table, shard) keys, so Flink's fixed start is most of its cost (0.89 vs 0.98 of the SQL way in
+  // back-to-back bench runs, docs/dedupe.md).
 
   static String[] withRunnerDefaults(String command, String[] args) {
     boolean chosen = Arrays.stream(args).anyMatch(s -> s.startsWith("--runner=") || s.startsWith("--flinkMaster="));

@@ -2,17 +2,18 @@ package org.warehouse.transforms.dedupe;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.values.KV;
 
 /**
- * (table index × shards + shard, survivors) → (that table's work table, COPY text chunk of up to
+ * (table index × shards + shard, survivor per natural key) → (that table's work table, COPY text chunk of up to
  * {@code maxLines} "id\n" lines), for {@code WriteByCopy.chunksTo}: one COPY per chunk whatever the
  * runner's bundling. Counts per table the kept rows and the duplicates (group size − 1).
  */
-public class IdChunks extends DoFn<KV<Integer, Iterable<Candidate>>, KV<String, String>> {
+public class IdChunks extends DoFn<KV<Integer, Map<String, Candidate>>, KV<String, String>> {
   private static final long serialVersionUID = 1L;
 
   private final List<String> keepTables;
@@ -32,14 +33,14 @@ public class IdChunks extends DoFn<KV<Integer, Iterable<Candidate>>, KV<String, 
   }
 
   @ProcessElement
-  public void process(@Element KV<Integer, Iterable<Candidate>> group, OutputReceiver<KV<String, String>> out) {
+  public void process(@Element KV<Integer, Map<String, Candidate>> group, OutputReceiver<KV<String, String>> out) {
     int t = group.getKey() / shards;
     String table = keepTables.get(t);
     StringBuilder chunk = new StringBuilder();
     int lines = 0;
     long n = 0;
     long dups = 0;
-    for (Candidate c : group.getValue()) {
+    for (Candidate c : group.getValue().values()) {
       chunk.append(c.id).append('\n');
       n++;
       dups += c.count - 1;
