@@ -347,7 +347,7 @@ public final class DedupePipeline {
 
   /**
    * Natural keys are spread over ID_SHARDS (table, shard) runner keys; the survivor of each natural key
-   * is picked inside its shard (PickSurvivorsFn, the PickSurvivorFn rule per natural key). A few runner
+   * is picked inside its shard (PickSurvivorsFn: Candidate.survivor per natural key). A few runner
    * keys per table instead of one per natural key: the DirectRunner makes one bundle per key after a
    * Combine, and the COPY sink then writes a few chunks per table on any runner.
    */

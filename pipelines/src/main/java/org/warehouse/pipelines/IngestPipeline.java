@@ -314,9 +314,7 @@ public final class IngestPipeline {
    * (an existing table with other types is refused up front rather than failing mid-file).
    */
   static void requireFactTypes(Connection c, TableRef fact) throws SQLException {
-    Map<String, String> expected = Map.of("birth_id", "bigint", "birth_date", "date", "residence_municipality_code",
-        "integer", "cnes_code", "integer", "sex", "smallint", "birth_weight_g", "smallint", "gestational_weeks",
-        "smallint", "mother_age", "smallint", "delivery_type", "smallint", "prenatal_visits", "smallint");
+    Map<String, String> expected = FactBirths.TYPES;
     List<String> wrong = new ArrayList<>();
     for (Map.Entry<String, String> col : Db.columns(c, fact).entrySet()) {
       String want = expected.get(col.getKey());

@@ -9,9 +9,6 @@ import static org.warehouse.pipelines.DedupeTestSupport.exceptBothWays;
 import static org.warehouse.pipelines.DedupeTestSupport.options;
 import static org.warehouse.pipelines.DedupeTestSupport.oracle;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -186,13 +183,10 @@ public class DedupeConcurrencyTest {
       Db.execute(c, "INSERT INTO cas.ref SELECT min(id) FROM cas.t");
       before = checksum(c, "cas.t") + "|" + checksum(c, "cas.ref");
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = Main.run(DedupePipelineTest.concat(DedupePipelineTest.concat(new String[] {"dedupe"}, DB.connectionArgs()),
-        "--table=cas.t", "--naturalKey=a,b", "--runner=DirectRunner"), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    String e = err.toString(StandardCharsets.UTF_8);
-    assertThat(e, code, equalTo(1));
+    DedupeTestSupport.Launch run = DedupeTestSupport.launchDedupe(DB, "--table=cas.t", "--naturalKey=a,b",
+        "--runner=DirectRunner");
+    String e = run.err;
+    assertThat(e, run.code, equalTo(1));
     assertThat(e, containsString("ON DELETE"));
     try (Connection c = DB.connect()) {
       assertThat(checksum(c, "cas.t") + "|" + checksum(c, "cas.ref"), equalTo(before));
@@ -292,14 +286,10 @@ public class DedupeConcurrencyTest {
       Db.execute(c, "CREATE INDEX t_a_b_key ON fail.other (x)");
       before = checksum(c, "fail.t");
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    String[] args = DedupePipelineTest.concat(DedupePipelineTest.concat(new String[] {"dedupe"}, DB.connectionArgs()),
-        "--table=fail.t", "--naturalKey=a,b", "--runner=DirectRunner");
-    int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    String e = err.toString(StandardCharsets.UTF_8);
-    assertThat(e, code, equalTo(1));
+    DedupeTestSupport.Launch run = DedupeTestSupport.launchDedupe(DB, "--table=fail.t", "--naturalKey=a,b",
+        "--runner=DirectRunner");
+    String e = run.err;
+    assertThat(e, run.code, equalTo(1));
     assertThat(e, containsString("dedupe failed: "));
     assertThat(e, containsString("t_a_b_key"));
     try (Connection c = DB.connect()) {
@@ -309,11 +299,9 @@ public class DedupeConcurrencyTest {
           equalTo(0L));
     }
     // Usage errors exit 2 with the cause.
-    err.reset();
-    int usage = Main.run(DedupePipelineTest.concat(DedupePipelineTest.concat(new String[] {"dedupe"},
-        DB.connectionArgs()), "--table=fail.t", "--naturalKey=a,b;drop", "--runner=DirectRunner"),
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    assertThat(usage, equalTo(2));
-    assertThat(err.toString(StandardCharsets.UTF_8), containsString("not a valid identifier"));
+    DedupeTestSupport.Launch usage = DedupeTestSupport.launchDedupe(DB, "--table=fail.t", "--naturalKey=a,b;drop",
+        "--runner=DirectRunner");
+    assertThat(usage.code, equalTo(2));
+    assertThat(usage.err, containsString("not a valid identifier"));
   }
 }

@@ -8,9 +8,6 @@ import static org.warehouse.pipelines.DedupeTestSupport.exceptBothWays;
 import static org.warehouse.pipelines.DedupeTestSupport.options;
 import static org.warehouse.pipelines.DedupeTestSupport.oracle;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.util.HashMap;
 import java.util.Map;
@@ -115,12 +112,9 @@ public class DedupePipelineTest {
     }
 
     // Rollback through the launcher: exact pre-run rows, constraints dropped, backups gone.
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = Main.run(concat(concat(new String[] {"dedupe"}, DB.connectionArgs()), "--config=" + config,
-        "--rollback", "--runner=DirectRunner"), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    assertThat(err.toString(StandardCharsets.UTF_8), code, equalTo(0));
+    DedupeTestSupport.Launch rollback = DedupeTestSupport.launchDedupe(DB, "--config=" + config, "--rollback",
+        "--runner=DirectRunner");
+    assertThat(rollback.err, rollback.code, equalTo(0));
     try (Connection c = DB.connect()) {
       for (ChildTable t : ChildTable.values()) {
         assertThat(t + " rolled back", checksum(c, "breezeway." + t.tableName()), equalTo(before.get(t)));

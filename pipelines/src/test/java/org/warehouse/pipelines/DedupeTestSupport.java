@@ -1,5 +1,8 @@
 package org.warehouse.pipelines;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -21,6 +24,31 @@ final class DedupeTestSupport {
       a.add("--runner=DirectRunner");
     }
     return PipelineOptionsFactory.fromArgs(a.toArray(new String[0])).as(DedupePipeline.DedupeOptions.class);
+  }
+
+  /** What one in-process launcher run ({@code scripts/run dedupe …}) returned and printed. */
+  static final class Launch {
+    final int code;
+    final String out;
+    final String err;
+
+    Launch(int code, String out, String err) {
+      this.code = code;
+      this.out = out;
+      this.err = err;
+    }
+  }
+
+  /** Runs {@code dedupe} with the test database's connection arguments and {@code args} through {@link Main}. */
+  static Launch launchDedupe(TestDatabase db, String... args) {
+    List<String> a = new ArrayList<>(List.of("dedupe"));
+    a.addAll(Arrays.asList(db.connectionArgs()));
+    a.addAll(Arrays.asList(args));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.run(a.toArray(new String[0]), new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Launch(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   /**

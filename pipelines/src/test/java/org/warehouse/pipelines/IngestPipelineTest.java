@@ -297,30 +297,31 @@ public class IngestPipelineTest {
       Db.execute(c, "CREATE TABLE " + s + ".retry_summaries (file_name text, file_id bigint, lines_read bigint, "
           + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text)");
       // replay the file's worker with the same plan, as a runner retrying a bundle after its COMMIT would
-      LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
-          TableRef.of(s, "bronze_sinasc_raw").quoted(), TableRef.of(s, "ingest_rejects").quoted(),
-          TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
-          Map.of("sinasc_000.csv", fileId), Map.of("sinasc_000.csv", sha), Map.of("sinasc_000.csv", 1L), Set.of());
-      Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
-      p.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
-          .apply("Read", FileIO.readMatches())
-          .apply("Load", LoadSinascFiles.into(target));
-      assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
+      assertThat(replayWorker(s, dir, fileId, Map.of("sinasc_000.csv", sha)), is(PipelineResult.State.DONE));
       assertThat(state(c, s), equalTo(before));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".retry_summaries"), is(0L));
       // the same for a file planned as new (no planned sha256: the driver does not hash new files)
-      LoadSinascFiles.Target asNew = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
-          TableRef.of(s, "bronze_sinasc_raw").quoted(), TableRef.of(s, "ingest_rejects").quoted(),
-          TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
-          Map.of("sinasc_000.csv", fileId), Map.of(), Map.of("sinasc_000.csv", 1L), Set.of());
-      Pipeline again = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
-      again.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
-          .apply("Read", FileIO.readMatches())
-          .apply("Load", LoadSinascFiles.into(asNew));
-      assertThat(again.run().waitUntilFinish(), is(PipelineResult.State.DONE));
+      assertThat(replayWorker(s, dir, fileId, Map.of()), is(PipelineResult.State.DONE));
       assertThat(state(c, s), equalTo(before));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".retry_summaries"), is(0L));
     }
+  }
+
+  /**
+   * Replays sinasc_000.csv's worker with the plan a run gave it (its file_id; its planned sha256, or none
+   * for a file planned as new), as a runner retrying a bundle after its COMMIT would; summaries go to
+   * {@code retry_summaries}.
+   */
+  private static PipelineResult.State replayWorker(String s, Path dir, long fileId, Map<String, String> shas) {
+    LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
+        TableRef.of(s, "bronze_sinasc_raw").quoted(), TableRef.of(s, "ingest_rejects").quoted(),
+        TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
+        Map.of("sinasc_000.csv", fileId), shas, Map.of("sinasc_000.csv", 1L), Set.of());
+    Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
+    p.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
+        .apply("Read", FileIO.readMatches())
+        .apply("Load", LoadSinascFiles.into(target));
+    return p.run().waitUntilFinish();
   }
 
   @Test

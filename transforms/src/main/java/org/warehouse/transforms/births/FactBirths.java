@@ -1,6 +1,11 @@
 package org.warehouse.transforms.births;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.StringJoiner;
 import org.warehouse.transforms.jdbc.TableRef;
 
 /** The SINASC-like fact table's definition, shared by the generator, ingest and aggregate. */
@@ -9,27 +14,35 @@ public final class FactBirths {
 
   public static final String DEFAULT_TABLE = "fact_births";
 
+  /** Column → PostgreSQL type, in table order (the DDL is built from it; ingest's COPY binary needs it). */
+  public static final Map<String, String> TYPES = types();
+
   /** Columns in table order. */
-  public static final List<String> COLUMNS =
-      List.of(
-          "birth_id",
-          "birth_date",
-          "residence_municipality_code",
-          "cnes_code",
-          "sex",
-          "birth_weight_g",
-          "gestational_weeks",
-          "mother_age",
-          "delivery_type",
-          "prenatal_visits");
+  public static final List<String> COLUMNS = List.copyOf(TYPES.keySet());
+
+  /** Columns that are NOT NULL. */
+  private static final Set<String> NOT_NULL = Set.of("birth_id", "birth_date");
+
+  private static Map<String, String> types() {
+    Map<String, String> t = new LinkedHashMap<>();
+    t.put("birth_id", "bigint");
+    t.put("birth_date", "date");
+    t.put("residence_municipality_code", "integer");
+    t.put("cnes_code", "integer");
+    t.put("sex", "smallint");
+    t.put("birth_weight_g", "smallint");
+    t.put("gestational_weeks", "smallint");
+    t.put("mother_age", "smallint");
+    t.put("delivery_type", "smallint");
+    t.put("prenatal_visits", "smallint");
+    return Collections.unmodifiableMap(t);
+  }
 
   /** DDL without the primary key (added after bulk loading, which is faster). */
   public static String createTableSql(TableRef t) {
-    return "CREATE TABLE "
-        + t.quoted()
-        + " (birth_id bigint NOT NULL, birth_date date NOT NULL, residence_municipality_code integer, "
-        + "cnes_code integer, sex smallint, birth_weight_g smallint, gestational_weeks smallint, "
-        + "mother_age smallint, delivery_type smallint, prenatal_visits smallint)";
+    StringJoiner cols = new StringJoiner(", ", " (", ")");
+    TYPES.forEach((c, type) -> cols.add(c + " " + type + (NOT_NULL.contains(c) ? " NOT NULL" : "")));
+    return "CREATE TABLE " + t.quoted() + cols;
   }
 
   public static String primaryKeySql(TableRef t) {

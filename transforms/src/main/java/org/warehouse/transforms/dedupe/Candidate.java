@@ -40,6 +40,15 @@ public final class Candidate {
     return id > other.id;
   }
 
+  /**
+   * The survivor of two candidates of one natural key ({@link #beats}), standing for the rows of both:
+   * their counts added. A total order on (latest, id) with unique ids, so any grouping or order of
+   * combining gives the same survivor.
+   */
+  public static Candidate survivor(Candidate a, Candidate b) {
+    return (a.beats(b) ? a : b).withCount(a.count + b.count);
+  }
+
   public Candidate withCount(long newCount) {
     return new Candidate(id, latestMicros, latestNull, newCount);
   }

@@ -12,12 +12,12 @@ import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.values.KV;
 
 /**
- * The survivor rule of {@link PickSurvivorFn}, applied per natural key inside one (table, shard)
- * group of {@link KeyByTableShard}: the accumulator maps each natural key of the shard to its best
- * candidate so far (group size counted). Used as {@code Combine.perKey} over the (table, shard) keys:
- * exactly the survivors {@code Combine.perKey(PickSurvivorFn)} over the natural keys gives (the rule
- * is a total order on (latest, id), so neither bundling nor merge order matters), with a few runner
- * keys per table instead of one per natural key.
+ * The survivor rule ({@link Candidate#survivor}: latest wins, ties → highest id), applied per natural
+ * key inside one (table, shard) group of {@link KeyByTableShard}: the accumulator maps each natural key
+ * of the shard to its best candidate so far (group size counted). Used as {@code Combine.perKey} over
+ * the (table, shard) keys: the same survivors a Combine.perKey over the natural keys would give (the
+ * rule is a total order on (latest, id), so neither bundling nor merge order matters), with a few
+ * runner keys per table instead of one per natural key.
  */
 public final class PickSurvivorsFn
     extends Combine.CombineFn<KV<String, Candidate>, Map<String, Candidate>, Map<String, Candidate>> {
@@ -30,7 +30,7 @@ public final class PickSurvivorsFn
 
   @Override
   public Map<String, Candidate> addInput(Map<String, Candidate> acc, KV<String, Candidate> input) {
-    acc.merge(input.getKey(), input.getValue(), PickSurvivorFn::pick);
+    acc.merge(input.getKey(), input.getValue(), Candidate::survivor);
     return acc;
   }
 
@@ -42,7 +42,7 @@ public final class PickSurvivorsFn
         merged = new HashMap<>(a);
       } else {
         for (Map.Entry<String, Candidate> e : a.entrySet()) {
-          merged.merge(e.getKey(), e.getValue(), PickSurvivorFn::pick);
+          merged.merge(e.getKey(), e.getValue(), Candidate::survivor);
         }
       }
     }

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 import org.apache.beam.sdk.io.FileIO;
 import org.warehouse.transforms.births.BirthRecord;
+import org.warehouse.transforms.births.FactBirths;
 
 /**
  * Reads one SINASC file: decodes, splits and types each line ({@link SinascLineParser}) and hands the
@@ -40,7 +41,7 @@ final class SinascFileReader {
   static final long ID_BASE = 1_000_000_000L;
 
   /** Number of fact_births columns (FactBirths.COLUMNS order). */
-  static final int FACT_FIELDS = 10;
+  static final int FACT_FIELDS = FactBirths.COLUMNS.size();
 
   /** Where a file's data goes; a full chunk is handed over and a fresh, empty one taken back. */
   interface Sink {
