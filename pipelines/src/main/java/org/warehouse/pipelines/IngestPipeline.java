@@ -45,12 +45,13 @@ import org.warehouse.transforms.ingest.SinascLineParser;
 
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
- * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields, keyed by file_id and line; the view
- * bronze_sinasc adds the file name), fact_births (typed, silver) and ingest_rejects (every line that
+ * ingest: SINASC CSV exports → bronze_sinasc_raw (raw fields by file_id and line, one partition per
+ * file; the view bronze_sinasc adds the file name), fact_births (typed, silver) and ingest_rejects (every line that
  * could not be typed, with its text and reason), each file exactly once (ledger ingest_files keyed by
  * file name, checked by SHA-256).
  *
@@ -61,8 +62,10 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  *   <li>Beam: each file is parsed in one DoFn call (files in parallel; {@link SinascLineParser}: a
  *       hand split for plain lines, Commons CSV for the others and for every reason) and loaded by
  *       that worker in ONE transaction per file ({@link LoadSinascFiles}): (for --replace) delete the
- *       file's old rows, COPY typed rows into the fact table, raw fields into bronze and dead letters
- *       into rejects while reading, check the reject ratio at the end, then the ledger row and COMMIT
+ *       file's old rows, COPY typed rows into the fact table and dead letters into rejects while
+ *       reading (the raw fields at the same time, on a second connection, into the table that becomes
+ *       the file's bronze partition), check the reject ratio at the end, then attach the bronze
+ *       partition, insert the ledger row and COMMIT
  *       — or ROLLBACK when the file is over {@code --maxRejectRatio} or has a file-level error. A
  *       worker killed mid-file leaves nothing of that file. Each file writes a summary row into an
  *       UNLOGGED table {@code ingest_stage_files}.
@@ -171,6 +174,7 @@ public final class IngestPipeline {
     try (PipelineLock lock = PipelineLock.acquire(db, "ingest");
         Connection c = db.connect("warehouse-ingest")) {
       ensureTables(c, fact, bronze, rejects, ledger, schema);
+      dropAbandonedBronzeLoads(c, schema);
       hashKnown(c, files, ledger);
       plan(c, files, ledger, o.getReplace(), schema);
       List<FilePlan> todo = files.stream().filter(f -> !f.action.equals("skip")).collect(Collectors.toList());
@@ -286,14 +290,11 @@ public final class IngestPipeline {
     } else {
       Db.requireColumns(c, fact, FactBirths.COLUMNS, "name another table with --factTable");
     }
-    if (Db.tableExists(c, bronze) && Db.columns(c, bronze).containsKey("file_name")) {
-      migrateBronze(c, bronze, ledger);
+    if (!Db.tableExists(c, bronze)) {
+      Db.execute(c, LoadSinascFiles.bronzeTableSql(bronze));
+    } else if (!isPartitioned(c, bronze)) {
+      partitionBronze(c, bronze, ledger, TableRef.of(schema, BRONZE_VIEW));
     }
-    // No key or index: one file's rows are written by one transaction, and the ledger (one row per
-    // file, in the same transaction) guarantees a file is loaded once; --replace deletes by file_id.
-    Db.execute(c, "CREATE TABLE IF NOT EXISTS " + bronze.quoted() + " (file_id integer NOT NULL, "
-        + "line_number integer NOT NULL, codmunres text, dtnasc text, sexo text, peso text, semagestac text, "
-        + "idademae text, parto text, consprenat text, codestab text)");
     Db.execute(c, "CREATE TABLE IF NOT EXISTS " + rejects.quoted() + " (file_name text NOT NULL, "
         + "line_number integer NOT NULL, raw_line text NOT NULL, reason text NOT NULL, "
         + "PRIMARY KEY (file_name, line_number))");
@@ -328,27 +329,80 @@ public final class IngestPipeline {
     }
   }
 
-  /** An earlier layout keyed bronze rows by file_name (with a primary key): re-key them by file_id, in place. */
-  static void migrateBronze(Connection c, TableRef bronze, TableRef ledger) throws SQLException {
+  static boolean isPartitioned(Connection c, TableRef t) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT relkind = 'p' FROM pg_class WHERE oid = ?::regclass")) {
+      ps.setString(1, t.quoted());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
+  }
+
+  /**
+   * Earlier layouts kept bronze in one plain table, keyed by file_id or (before that) by file_name:
+   * moves its rows, in one transaction, into the partitioned table (one partition per file).
+   */
+  static void partitionBronze(Connection c, TableRef bronze, TableRef ledger, TableRef view) throws SQLException {
     boolean auto = c.getAutoCommit();
     c.setAutoCommit(false);
     try {
-      Db.execute(c, "ALTER TABLE " + bronze.quoted() + " ADD COLUMN file_id integer");
-      Db.execute(c, "UPDATE " + bronze.quoted() + " b SET file_id = f.file_id FROM " + ledger.quoted()
-          + " f WHERE f.file_name = b.file_name");
-      long orphans = Db.queryLong(c, "SELECT count(*) FROM " + bronze.quoted() + " WHERE file_id IS NULL");
-      if (orphans > 0) {
-        throw new WarehouseException(bronze + " has " + orphans + " rows of files the ledger does not know: "
-            + "cannot re-key it by file_id; drop or rename " + bronze);
+      TableRef old = bronze.withSuffix("__unpartitioned");
+      Db.execute(c, "DROP VIEW IF EXISTS " + view.quoted()); // ensureTables creates it again
+      Db.execute(c, "ALTER TABLE " + bronze.quoted() + " RENAME TO " + Sql.quoteIdent(old.name()));
+      List<String> cols = LoadSinascFiles.BRONZE_COLUMNS.subList(1, LoadSinascFiles.BRONZE_COLUMNS.size());
+      String rows;
+      if (Db.columns(c, old).containsKey("file_id")) {
+        rows = "SELECT file_id, " + String.join(", ", cols) + " FROM " + old.quoted();
+      } else { // keyed by file_name: the ledger gives each file's id
+        long orphans = Db.queryLong(c, "SELECT count(*) FROM " + old.quoted() + " b WHERE NOT EXISTS (SELECT 1 FROM "
+            + ledger.quoted() + " f WHERE f.file_name = b.file_name)");
+        if (orphans > 0) {
+          throw new WarehouseException(bronze + " has " + orphans + " rows of files the ledger does not know: "
+              + "cannot key it by file_id; drop or rename " + bronze);
+        }
+        rows = "SELECT f.file_id::integer, b." + String.join(", b.", cols) + " FROM " + old.quoted() + " b JOIN "
+            + ledger.quoted() + " f USING (file_name)";
       }
-      Db.execute(c, "ALTER TABLE " + bronze.quoted() + " DROP COLUMN file_name CASCADE, "
-          + "ALTER COLUMN file_id SET NOT NULL");
+      Db.execute(c, LoadSinascFiles.bronzeTableSql(bronze));
+      List<Long> ids = new ArrayList<>();
+      try (Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT DISTINCT file_id FROM (" + rows + ") r ORDER BY 1")) {
+        while (rs.next()) {
+          ids.add(rs.getLong(1));
+        }
+      }
+      for (long id : ids) {
+        Db.execute(c, "CREATE TABLE " + LoadSinascFiles.bronzePartition(bronze, id).quoted() + " PARTITION OF "
+            + bronze.quoted() + " FOR VALUES IN (" + id + ")");
+      }
+      Db.execute(c, "INSERT INTO " + bronze.quoted() + " (" + String.join(", ", LoadSinascFiles.BRONZE_COLUMNS)
+          + ") " + rows);
+      Db.execute(c, "DROP TABLE " + old.quoted());
       c.commit();
     } catch (SQLException | RuntimeException e) {
       c.rollback();
       throw e;
     } finally {
       c.setAutoCommit(auto);
+    }
+  }
+
+  /** Load tables of bronze partitions that a killed run never attached (see LoadSinascFiles). */
+  static void dropAbandonedBronzeLoads(Connection c, String schema) throws SQLException {
+    List<String> abandoned = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT t.oid::regclass::text FROM pg_class t JOIN pg_namespace n "
+        + "ON n.oid = t.relnamespace WHERE n.nspname = ? AND t.relkind = 'r' AND NOT t.relispartition "
+        + "AND obj_description(t.oid, 'pg_class') = ?")) {
+      ps.setString(1, schema);
+      ps.setString(2, LoadSinascFiles.LOADING_COMMENT);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          abandoned.add(rs.getString(1));
+        }
+      }
+    }
+    for (String t : abandoned) {
+      Db.execute(c, "DROP TABLE IF EXISTS " + t);
     }
   }
 
@@ -408,7 +462,7 @@ public final class IngestPipeline {
       }
     }
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(db, fact.quoted(),
-        bronze == null ? null : bronze.quoted(), rejects.quoted(), ledger.quoted(), stage.files.quoted(),
+        bronze, rejects.quoted(), ledger.quoted(), stage.files.quoted(),
         Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), ids, shas, bytes, replace);
     Pipeline p = Pipeline.create(o);
     // The planned files as a Create (split across workers by the runner: on the DirectRunner one file

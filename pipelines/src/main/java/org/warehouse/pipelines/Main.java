@@ -160,9 +160,11 @@ public final class Main {
         a.add("--enforceEncodability=false");
       }
       if (command.equals("ingest") && a.stream().noneMatch(s -> s.startsWith("--targetParallelism"))) {
-        // one file per worker thread, PostgreSQL-bound: 2 files per core keep the cores busy to the end
-        // (with 4 files on 2 cores all 4 run at once instead of 3 + a lone last one); docs/ingest.md
-        a.add("--targetParallelism=" + 2 * Runtime.getRuntime().availableProcessors());
+        // one file per worker thread, and each file keeps about two cores busy (its parser thread and two
+        // PostgreSQL backends: fact rows, bronze partition); more files at once on 2 cores cost more CPU
+        // (fact_births' primary key then takes inserts at several places instead of its rightmost
+        // page): one file at a time per 2 cores (docs/ingest.md)
+        a.add("--targetParallelism=" + Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
       }
       return a.toArray(new String[0]);
     }

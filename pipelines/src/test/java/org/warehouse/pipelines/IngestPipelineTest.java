@@ -76,9 +76,11 @@ public class IngestPipelineTest {
     IngestOracle.create(c, schema);
   }
 
-  /** Counts that must not move when a run changes nothing. */
+  /** Counts that must not move when a run changes nothing (tables: no bronze load table left behind). */
   static String state(Connection c, String s) throws Exception {
-    return Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births") + "/"
+    return Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relnamespace = '" + s + "'::regnamespace "
+        + "AND relkind IN ('r', 'p')") + " tables/"
+        + Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births") + "/"
         + Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw") + "/"
         + Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_rejects") + "/"
         + Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files") + "/"
@@ -286,7 +288,6 @@ public class IngestPipelineTest {
     try (Connection c = DB.connect()) {
       createSchema(c, s);
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
-      String before = state(c, s);
       long fileId = Db.queryLong(c, "SELECT file_id FROM " + s + ".ingest_files");
       String sha;
       try (PreparedStatement ps = c.prepareStatement("SELECT sha256 FROM " + s + ".ingest_files");
@@ -296,6 +297,7 @@ public class IngestPipelineTest {
       }
       Db.execute(c, "CREATE TABLE " + s + ".retry_summaries (file_name text, file_id bigint, lines_read bigint, "
           + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text)");
+      String before = state(c, s);
       // replay the file's worker with the same plan, as a runner retrying a bundle after its COMMIT would
       assertThat(replayWorker(s, dir, fileId, Map.of("sinasc_000.csv", sha)), is(PipelineResult.State.DONE));
       assertThat(state(c, s), equalTo(before));
@@ -314,7 +316,7 @@ public class IngestPipelineTest {
    */
   private static PipelineResult.State replayWorker(String s, Path dir, long fileId, Map<String, String> shas) {
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
-        TableRef.of(s, "bronze_sinasc_raw").quoted(), TableRef.of(s, "ingest_rejects").quoted(),
+        TableRef.of(s, "bronze_sinasc_raw"), TableRef.of(s, "ingest_rejects").quoted(),
         TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
         Map.of("sinasc_000.csv", fileId), shas, Map.of("sinasc_000.csv", 1L), Set.of());
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
@@ -325,32 +327,71 @@ public class IngestPipelineTest {
   }
 
   @Test
-  public void aBronzeTableOfTheEarlierLayoutIsReKeyedByFileIdAndKeepsItsRows() throws Exception {
+  public void bronzeTablesOfTheEarlierPlainLayoutsMoveIntoOnePartitionPerFileAndKeepTheirRows() throws Exception {
     String s = "s_migrate";
     Path dir = tmp.newFolder("migrate").toPath();
     Path more = tmp.newFolder("migrate2").toPath();
     generate(dir, 900, 1, 0.01, 71);
     List<SinascCsvWriter.FileResult> second = generate(more, 700, 1, 0.01, 72);
+    List<SinascCsvWriter.FileResult> third = generate(tmp.newFolder("migrate3").toPath(), 500, 1, 0.01, 73);
     try (Connection c = DB.connect()) {
       createSchema(c, s);
       IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
-      // the earlier layout: file_name text instead of file_id, primary key (file_name, line_number)
-      Db.execute(c, "DROP VIEW " + s + ".bronze_sinasc");
-      Db.execute(c, "ALTER TABLE " + s + ".bronze_sinasc_raw ADD COLUMN file_name text");
-      Db.execute(c, "UPDATE " + s + ".bronze_sinasc_raw b SET file_name = f.file_name FROM " + s
-          + ".ingest_files f WHERE f.file_id = b.file_id");
-      Db.execute(c, "ALTER TABLE " + s + ".bronze_sinasc_raw DROP COLUMN file_id, ADD PRIMARY KEY (file_name, line_number)");
       long rows = Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw");
+      // the first plain layout: file_name text instead of file_id, primary key (file_name, line_number)
+      makeBronzePlain(c, s, "f.file_name, b.line_number", "JOIN " + s + ".ingest_files f USING (file_id)");
+      Db.execute(c, "ALTER TABLE " + s + ".bronze_sinasc_raw ADD PRIMARY KEY (file_name, line_number)");
       Files.move(second.get(0).path, dir.resolve("later_000.csv"));
       IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
       assertThat(Db.columns(c, TableRef.of(s, "bronze_sinasc_raw")).containsKey("file_name"), is(false));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc WHERE file_name = 'sinasc_000.csv'"),
           is(rows));
-      IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
-      IngestOracle.addFile(c, s, dir.resolve("later_000.csv"), "LATIN1");
+      // the second plain layout: keyed by file_id, no key
+      makeBronzePlain(c, s, "b.file_id, b.line_number", "");
+      Files.move(third.get(0).path, dir.resolve("last_000.csv"));
+      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
+      assertThat(IngestPipeline.isPartitioned(c, TableRef.of(s, "bronze_sinasc_raw")), is(true));
+      assertThat("one partition per file", Db.queryLong(c, "SELECT count(*) FROM pg_inherits WHERE inhparent = '"
+          + s + ".bronze_sinasc_raw'::regclass"), is(3L));
+      for (String f : List.of("sinasc_000.csv", "later_000.csv", "last_000.csv")) {
+        IngestOracle.addFile(c, s, dir.resolve(f), "LATIN1");
+      }
       IngestOracle.build(c, s);
       IngestOracle.assertMatches(c, s);
       IngestOracle.assertBronzeMatches(c, s);
+    }
+  }
+
+  /** Turns the partitioned bronze into one plain table with the given leading columns, as earlier versions had it. */
+  private static void makeBronzePlain(Connection c, String s, String keyColumns, String join) throws Exception {
+    String fields = String.join(", ", LoadSinascFiles.BRONZE_COLUMNS.subList(2, LoadSinascFiles.BRONZE_COLUMNS.size()));
+    Db.execute(c, "DROP VIEW " + s + ".bronze_sinasc");
+    Db.execute(c, "CREATE TABLE " + s + ".plain AS SELECT " + keyColumns + ", " + fields + " FROM " + s
+        + ".bronze_sinasc_raw b " + join);
+    Db.execute(c, "DROP TABLE " + s + ".bronze_sinasc_raw");
+    Db.execute(c, "ALTER TABLE " + s + ".plain RENAME TO bronze_sinasc_raw");
+  }
+
+  @Test
+  public void aBronzeLoadTableLeftByAKilledWorkerIsDroppedByTheNextRunAndNeverPartOfBronze() throws Exception {
+    String s = "s_abandoned";
+    Path dir = tmp.newFolder("abandoned").toPath();
+    generate(dir, 600, 1, 0.01, 81);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
+      long bronzeRows = Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw");
+      // what a worker killed between committing its bronze rows and its file's transaction leaves
+      Db.execute(c, "CREATE TABLE " + s + ".bronze_sinasc_raw__load_99_0badcafe (LIKE " + s
+          + ".bronze_sinasc_raw, CHECK (file_id = 99))");
+      Db.execute(c, "INSERT INTO " + s + ".bronze_sinasc_raw__load_99_0badcafe (file_id, line_number) VALUES (99, 2)");
+      Db.execute(c, "COMMENT ON TABLE " + s + ".bronze_sinasc_raw__load_99_0badcafe IS '"
+          + LoadSinascFiles.LOADING_COMMENT + "'");
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw"), is(bronzeRows));
+      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05")); // nothing to load
+      assertThat(Db.tableExists(c, TableRef.of(s, "bronze_sinasc_raw__load_99_0badcafe")), is(false));
+      assertThat(Db.tableExists(c, TableRef.of(s, "bronze_sinasc_raw_f" + Db.queryLong(c, "SELECT file_id FROM " + s
+          + ".ingest_files"))), is(true));
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -31,17 +32,29 @@ import org.postgresql.copy.CopyManager;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.Sql;
+import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
  * Loads whole SINASC files straight into their tables, ONE transaction per file, written from the
  * worker that parses the file ({@link SinascFileReader}): BEGIN; (for a replaced file) delete its old
- * rows; COPY the typed rows into the fact table (binary), the raw fields into bronze (text) and the
- * dead letters into rejects in ~1 MB COPY statements while the file is read (no staging table, no
- * Beam element per row); at the end of the
- * file check the reject ratio and the SHA-256; then insert the ledger row and a summary row and
- * COMMIT — or ROLLBACK (over {@code maxRejectRatio}, file-level error, any failure) and record only
- * the summary row (autocommit) with the refusal. A worker killed mid-file leaves nothing of it.
+ * rows; COPY the typed rows into the fact table (binary) and the dead letters into rejects in ~1 MB
+ * COPY statements while the file is read (no Beam element per row); at the end of the file check the
+ * reject ratio and the SHA-256; then attach the file's bronze partition, insert the ledger row and a
+ * summary row and COMMIT — or ROLLBACK (over {@code maxRejectRatio}, file-level error, any failure)
+ * and record only the summary row (autocommit) with the refusal. A worker killed mid-file leaves
+ * nothing of it in any table.
+ *
+ * <p>Bronze is partitioned by file ({@link #bronzeTableSql}): a second connection writes the raw
+ * fields, at the same time, into a new table of its own ({@code <bronze>__load_<file_id>_<token>},
+ * with {@code CHECK (file_id = N)}) and commits it when the file is read; the file's transaction then
+ * attaches it as partition {@code <bronze>_f<file_id>} (no validation scan: the CHECK implies the
+ * partition bound) in the same commit as its fact rows and ledger row. So PostgreSQL inserts the fact
+ * rows and the bronze rows in two backends at once, and bronze still shows a file's rows exactly when
+ * the ledger and fact_births do. A load table left behind by a killed worker is not part of bronze
+ * (it carries the comment {@link #LOADING_COMMENT}; {@code IngestPipeline} drops such tables at the
+ * next run).
  *
  * <p>A retried call for a file whose transaction already committed (same file_id and sha256 in the
  * ledger) does nothing: each file is loaded exactly once.
@@ -57,7 +70,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
     private static final long serialVersionUID = 1L;
     final JdbcConfig db;
     final String fact;
-    final String bronze; // null: bronze not written; columns (file_id, line_number, REQUIRED fields)
+    final TableRef bronze; // null: bronze not written; see bronzeTableSql
     final String rejects;
     final String ledger;
     final String summaries;
@@ -69,11 +82,11 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
     final Set<String> replace;
 
     /**
-     * @param bronze quoted bronze table, or null to skip bronze
+     * @param bronze the bronze table (created with {@link #bronzeTableSql}), or null to skip bronze
      * @param summaries quoted table (file_name, file_id, lines_read, rows_loaded, rows_rejected, sha256,
      *     error) receiving one row per file read
      */
-    public Target(JdbcConfig db, String fact, String bronze, String rejects, String ledger, String summaries,
+    public Target(JdbcConfig db, String fact, TableRef bronze, String rejects, String ledger, String summaries,
         String encoding, double maxRejectRatio, Map<String, Long> fileIds, Map<String, String> sha256,
         Map<String, Long> bytes, Set<String> replace) {
       this.db = db;
@@ -89,6 +102,52 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       this.bytes = new HashMap<>(bytes);
       this.replace = Set.copyOf(replace);
     }
+  }
+
+  /** Comment on a bronze load table while it is not attached; a run drops such leftovers. */
+  public static final String LOADING_COMMENT = "warehouse ingest: bronze rows of a file being loaded";
+
+  /** bronze's columns: the ledger's file_id, the line number, the raw REQUIRED fields as text. */
+  public static final List<String> BRONZE_COLUMNS = bronzeColumns();
+
+  private static List<String> bronzeColumns() {
+    List<String> cols = new ArrayList<>(List.of("file_id", "line_number"));
+    SinascLineParser.REQUIRED.forEach(c -> cols.add(c.toLowerCase(Locale.ROOT)));
+    return List.copyOf(cols);
+  }
+
+  /**
+   * bronze: partitioned by file (LIST on file_id), one partition per loaded file, no key or index —
+   * one file's rows are written once, the ledger guarantees a file is loaded once, and --replace
+   * swaps the file's partition.
+   */
+  public static String bronzeTableSql(TableRef bronze) {
+    StringBuilder sql = new StringBuilder("CREATE TABLE " + bronze.quoted()
+        + " (file_id integer NOT NULL, line_number integer NOT NULL");
+    BRONZE_COLUMNS.subList(2, BRONZE_COLUMNS.size()).forEach(c -> sql.append(", ").append(c).append(" text"));
+    return sql.append(") PARTITION BY LIST (file_id)").toString();
+  }
+
+  /** The partition holding one file's bronze rows. */
+  public static TableRef bronzePartition(TableRef bronze, long fileId) {
+    return bronze.withSuffix("_f" + fileId);
+  }
+
+  /** The bronze partitions holding file_id (one; none before the file's first load), as SQL names. */
+  public static List<String> bronzePartitionsOf(Connection c, TableRef bronze, long fileId) throws SQLException {
+    List<String> parts = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT p.oid::regclass::text FROM pg_inherits i "
+        + "JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = ?::regclass "
+        + "AND pg_get_expr(p.relpartbound, p.oid) = ?")) {
+      ps.setString(1, bronze.quoted());
+      ps.setString(2, "FOR VALUES IN (" + fileId + ")");
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          parts.add(rs.getString(1));
+        }
+      }
+    }
+    return parts;
   }
 
   /** birth_id = file_id * ID_BASE + line number (line 1 is the header). */
@@ -160,8 +219,10 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
         return; // not planned (already loaded, or appeared after planning)
       }
       String sha = t.sha256.get(name);
-      try (Connection c = t.db.connect("warehouse-ingest-file")) {
+      try (Connection c = t.db.connect("warehouse-ingest-file");
+          Connection cb = t.bronze == null ? null : t.db.connect("warehouse-ingest-bronze")) {
         c.setAutoCommit(false);
+        BronzeLoad bronze = null;
         try {
           // the COMMIT need not wait for the WAL flush: the file's rows and its ledger row are one
           // transaction, so a crash can only lose both (the file is then simply loaded by the next run)
@@ -174,8 +235,11 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           if (t.replace.contains(name)) {
             deleteOldVersion(c, name, fileId);
           }
+          if (cb != null) {
+            bronze = new BronzeLoad(cb, fileId);
+          }
           SinascFileReader.Outcome o;
-          CopySink sink = new CopySink(c, name);
+          CopySink sink = new CopySink(c, bronze, name);
           try {
             o = SinascFileReader.readFile(file, name, fileId, t.encoding, sha, t.bronze != null, sink);
             sink.flushRejects();
@@ -194,12 +258,18 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           }
           if (refusal != null) {
             c.rollback();
+            if (bronze != null) {
+              bronze.discard();
+            }
             filesFailed.inc();
             filesRolledBack.inc();
             c.setAutoCommit(true);
             summary(c, name, fileId, o, refusal);
           } else {
             filesParsed.inc();
+            if (bronze != null) {
+              bronze.attach(c);
+            }
             ledger(c, name, fileId, o);
             summary(c, name, fileId, o, null);
             Runnable hook = beforeCommit;
@@ -212,6 +282,13 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
         } catch (Exception | Error e) {
           if (!c.getAutoCommit()) {
             c.rollback();
+          }
+          if (bronze != null) {
+            try {
+              bronze.discard();
+            } catch (SQLException | RuntimeException d) {
+              e.addSuppressed(d); // the next run drops the load table (LOADING_COMMENT)
+            }
           }
           throw e;
         }
@@ -230,17 +307,12 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       }
     }
 
+    /** The fact, reject and ledger rows of a replaced file (its bronze partition is swapped at attach). */
     private void deleteOldVersion(Connection c, String name, long fileId) throws SQLException {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.fact + " WHERE birth_id >= ? AND birth_id < ?")) {
         ps.setLong(1, fileId * SinascFileReader.ID_BASE);
         ps.setLong(2, (fileId + 1) * SinascFileReader.ID_BASE);
         ps.executeUpdate();
-      }
-      if (t.bronze != null) {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.bronze + " WHERE file_id = ?")) {
-          ps.setLong(1, fileId);
-          ps.executeUpdate();
-        }
       }
       for (String table : List.of(t.rejects, t.ledger)) {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE file_name = ?")) {
@@ -281,24 +353,83 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
     }
 
     /**
-     * COPYs each chunk as it comes (one COPY statement per ~1 MB chunk) inside the file's transaction,
-     * from a writer thread, so PostgreSQL inserts one chunk while this thread parses the next (the
-     * connection is used by the writer only until {@link #finish}). Chunk buffers are recycled.
+     * One file's bronze rows: a table of their own on the bronze connection, created in that
+     * connection's transaction (so a failure before {@link #commit} leaves nothing), committed when the
+     * file is read, attached by the file's transaction.
+     */
+    final class BronzeLoad {
+      private final Connection cb;
+      private final long fileId;
+      final TableRef table;
+      final String copySql;
+      private boolean committed;
+
+      BronzeLoad(Connection cb, long fileId) throws SQLException {
+        this.cb = cb;
+        this.fileId = fileId;
+        String token = UUID.randomUUID().toString().substring(0, 8);
+        this.table = t.bronze.withSuffix("__load_" + fileId + "_" + token);
+        cb.setAutoCommit(false);
+        Db.execute(cb, "CREATE TABLE " + table.quoted() + " (LIKE " + t.bronze.quoted() + ", CHECK (file_id = "
+            + fileId + "))");
+        Db.execute(cb, "COMMENT ON TABLE " + table.quoted() + " IS " + Sql.literal(LOADING_COMMENT));
+        this.copySql = "COPY " + table.quoted() + " (" + String.join(", ", BRONZE_COLUMNS) + ") FROM STDIN";
+      }
+
+      /** Commits the rows COPYed so far (the table is not part of bronze yet). */
+      void commit() throws SQLException {
+        cb.commit();
+        cb.setAutoCommit(true);
+        committed = true;
+      }
+
+      /**
+       * In the file's transaction {@code c}: drops the file's previous partition (a replaced file; a
+       * moment's exclusive lock on bronze, released by the commit that follows), attaches this table
+       * and gives it the partition's name.
+       */
+      void attach(Connection c) throws SQLException {
+        commit();
+        for (String old : bronzePartitionsOf(c, t.bronze, fileId)) {
+          Db.execute(c, "DROP TABLE " + old);
+        }
+        TableRef part = bronzePartition(t.bronze, fileId);
+        Db.execute(c, "ALTER TABLE " + t.bronze.quoted() + " ATTACH PARTITION " + table.quoted()
+            + " FOR VALUES IN (" + fileId + ")");
+        Db.execute(c, "ALTER TABLE " + table.quoted() + " RENAME TO " + Sql.quoteIdent(part.name()));
+        Db.execute(c, "COMMENT ON TABLE " + part.quoted() + " IS " + Sql.literal("bronze rows of the file with "
+            + "file_id " + fileId + " in the ingest ledger"));
+      }
+
+      /** Undoes the load table: rolled back, or dropped once committed (the file's transaction failed). */
+      void discard() throws SQLException {
+        if (!committed) {
+          cb.rollback();
+        } else {
+          Db.execute(cb, "DROP TABLE IF EXISTS " + table.quoted());
+        }
+      }
+    }
+
+    /**
+     * COPYs each chunk as it comes (one COPY statement per ~1 MB chunk), from writer threads, so
+     * PostgreSQL inserts one chunk while this thread parses the next: fact rows and rejects inside the
+     * file's transaction (that connection is used by its writer only until {@link #finish}), bronze
+     * rows on the bronze connection, into the file's load table. Chunk buffers are recycled.
      */
     final class CopySink implements SinascFileReader.Sink {
-      private final CopyManager copy;
       private final String name;
       private final String factCopy;
-      private final String bronzeCopy;
       private final String rejectsCopy;
       private final StringBuilder rejectLines = new StringBuilder();
       final Map<String, Long> kinds = new HashMap<>();
-      private final BlockingQueue<Job> queue = new ArrayBlockingQueue<>(4);
-      private final BlockingQueue<CopyBuffer> free = new ArrayBlockingQueue<>(8);
+      private final BlockingQueue<CopyBuffer> free = new ArrayBlockingQueue<>(12);
       private final AtomicReference<Throwable> failure = new AtomicReference<>();
       private volatile boolean aborted;
-      private final Thread writer;
       private final AtomicLong copies = new AtomicLong();
+      private final Lane factLane;
+      private final Lane bronzeLane; // null without bronze
+      private final String bronzeCopy;
 
       private final class Job {
         final String sql; // null: end
@@ -310,27 +441,24 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
         }
       }
 
-      CopySink(Connection c, String name) throws SQLException {
-        this.copy = c.unwrap(PGConnection.class).getCopyAPI();
+      CopySink(Connection c, BronzeLoad bronze, String name) throws SQLException {
         this.name = name;
         this.factCopy = "COPY " + t.fact + " (" + String.join(", ", FactBirths.COLUMNS) + ") FROM STDIN (FORMAT binary)";
-        this.bronzeCopy = t.bronze == null ? null : "COPY " + t.bronze + " (file_id, line_number, "
-            + String.join(", ", SinascLineParser.REQUIRED).toLowerCase(Locale.ROOT) + ") FROM STDIN";
         this.rejectsCopy = "COPY " + t.rejects + " (file_name, line_number, raw_line, reason) FROM STDIN";
-        this.writer = new Thread(this::writeLoop, "ingest-copy-" + name);
-        this.writer.setDaemon(true);
-        this.writer.start();
+        this.factLane = new Lane(c, "ingest-copy-" + name);
+        this.bronzeLane = bronze == null ? null : new Lane(bronze.cb, "ingest-bronze-" + name);
+        this.bronzeCopy = bronze == null ? null : bronze.copySql;
       }
 
       @Override
       public CopyBuffer silver(CopyBuffer chunk) throws IOException {
-        put(new Job(factCopy, chunk));
+        factLane.put(new Job(factCopy, chunk));
         return fresh();
       }
 
       @Override
       public CopyBuffer bronze(CopyBuffer chunk) throws IOException {
-        put(new Job(bronzeCopy, chunk));
+        bronzeLane.put(new Job(bronzeCopy, chunk));
         return fresh();
       }
 
@@ -356,21 +484,9 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           CopyBuffer b = new CopyBuffer(0);
           b.buf = rejectLines.append('\n').toString().getBytes(StandardCharsets.UTF_8); // already escaped
           b.len = b.buf.length;
-          put(new Job(rejectsCopy, b));
+          factLane.put(new Job(rejectsCopy, b));
           rejectLines.setLength(0);
         }
-      }
-
-      private void put(Job job) throws IOException {
-        try {
-          while (!queue.offer(job, 100, TimeUnit.MILLISECONDS)) {
-            rethrow();
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IOException("interrupted while loading " + name, e);
-        }
-        rethrow();
       }
 
       private void rethrow() {
@@ -383,56 +499,99 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
         }
       }
 
-      /** Waits until every queued chunk is COPYed; throws the writer's failure. */
+      /** Waits until every queued chunk is COPYed; throws a writer's failure. */
       void finish() throws IOException {
-        put(new Job(null, null));
-        try {
-          writer.join();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IOException("interrupted while loading " + name, e);
+        factLane.put(new Job(null, null));
+        if (bronzeLane != null) {
+          bronzeLane.put(new Job(null, null));
+        }
+        factLane.join();
+        if (bronzeLane != null) {
+          bronzeLane.join();
         }
         rethrow();
         copyStatements.inc(copies.get());
       }
 
-      /** Stops the writer (after a failure of this thread) and waits for it: the caller then rolls back. */
+      /** Stops the writers (after a failure of this thread) and waits for them: the caller then rolls back. */
       void abort() {
         aborted = true;
-        writer.interrupt();
-        try {
-          writer.join();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
+        factLane.abort();
+        if (bronzeLane != null) {
+          bronzeLane.abort();
         }
       }
 
-      private void writeLoop() {
-        try {
-          while (!aborted) {
-            Job job = queue.take();
-            if (job.sql == null) {
-              return;
+      /** One connection's writer thread and its queue of chunks. */
+      private final class Lane {
+        private final CopyManager copy;
+        private final BlockingQueue<Job> queue = new ArrayBlockingQueue<>(4);
+        private final Thread writer;
+
+        Lane(Connection c, String threadName) throws SQLException {
+          this.copy = c.unwrap(PGConnection.class).getCopyAPI();
+          this.writer = new Thread(this::writeLoop, threadName);
+          this.writer.setDaemon(true);
+          this.writer.start();
+        }
+
+        void put(Job job) throws IOException {
+          try {
+            while (!queue.offer(job, 100, TimeUnit.MILLISECONDS)) {
+              rethrow();
             }
-            CopyIn in = copy.copyIn(job.sql);
-            try {
-              in.writeToCopy(job.data.buf, 0, job.data.len);
-              in.endCopy();
-            } finally {
-              if (in.isActive()) {
-                in.cancelCopy();
-              }
-            }
-            copies.incrementAndGet(); // Beam metrics are per thread: counted by finish()
-            job.data.clear();
-            free.offer(job.data);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while loading " + name, e);
           }
-        } catch (InterruptedException e) {
-          // aborted
-        } catch (SQLException e) {
-          failure.set(new WarehouseException("COPY of " + name + " failed: " + e.getMessage(), e));
-        } catch (RuntimeException | Error e) {
-          failure.set(e);
+          rethrow();
+        }
+
+        void join() throws IOException {
+          try {
+            writer.join();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while loading " + name, e);
+          }
+        }
+
+        void abort() {
+          writer.interrupt();
+          try {
+            writer.join();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+
+        private void writeLoop() {
+          try {
+            while (!aborted) {
+              Job job = queue.take();
+              if (job.sql == null) {
+                return;
+              }
+              CopyIn in = copy.copyIn(job.sql);
+              try {
+                in.writeToCopy(job.data.buf, 0, job.data.len);
+                in.endCopy();
+              } finally {
+                if (in.isActive()) {
+                  in.cancelCopy();
+                }
+              }
+              copies.incrementAndGet(); // Beam metrics are per thread: counted by finish()
+              job.data.clear();
+              free.offer(job.data);
+            }
+          } catch (InterruptedException e) {
+            // aborted
+          } catch (SQLException e) {
+            failure.compareAndSet(null, new WarehouseException("COPY of " + name + " failed: " + e.getMessage(), e));
+          } catch (RuntimeException | Error e) {
+            failure.compareAndSet(null, e);
+          }
         }
       }
     }

@@ -83,9 +83,7 @@ public class LoadSinascFilesTest {
     TableRef fact = TableRef.of(s, "fact_births");
     Db.execute(c, FactBirths.createTableSql(fact));
     Db.execute(c, FactBirths.primaryKeySql(fact));
-    Db.execute(c, "CREATE TABLE " + s + ".bronze (file_id integer NOT NULL, line_number integer NOT NULL, "
-        + "codmunres text, dtnasc text, sexo text, peso text, semagestac text, idademae text, parto text, "
-        + "consprenat text, codestab text)");
+    Db.execute(c, LoadSinascFiles.bronzeTableSql(TableRef.of(s, "bronze")));
     Db.execute(c, "CREATE TABLE " + s + ".rejects (file_name text NOT NULL, line_number integer NOT NULL, "
         + "raw_line text NOT NULL, reason text NOT NULL, PRIMARY KEY (file_name, line_number))");
     Db.execute(c, "CREATE TABLE " + s + ".ledger (file_id bigint PRIMARY KEY, file_name text NOT NULL UNIQUE, "
@@ -97,7 +95,7 @@ public class LoadSinascFilesTest {
 
   private PipelineResult.State load(String s, String glob, double maxRejectRatio, Map<String, Long> ids,
       Map<String, String> shas) {
-    LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), s + ".fact_births", s + ".bronze",
+    LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), s + ".fact_births", TableRef.of(s, "bronze"),
         s + ".rejects", s + ".ledger", s + ".summaries", "ISO-8859-1", maxRejectRatio, ids, shas,
         Map.of("a.csv", 1L, "b.csv.gz", 2L, "bad.csv", 3L), Set.of());
     p.apply("Match", FileIO.match().filepattern(glob))
