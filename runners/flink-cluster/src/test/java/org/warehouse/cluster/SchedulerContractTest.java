@@ -11,6 +11,7 @@ import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -42,6 +43,7 @@ import org.warehouse.transforms.jdbc.Db;
 public class SchedulerContractTest {
   @ClassRule public static final TestDatabase DB = new TestDatabase();
   @ClassRule public static final TestDatabase OTHER_DB = new TestDatabase();
+  @ClassRule public static final TestDatabase INGEST_DB = new TestDatabase();
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
   private static final Duration TIMEOUT = Duration.ofMinutes(3);
@@ -97,6 +99,60 @@ public class SchedulerContractTest {
     assertThat(r.output, containsString("aggregate failed:"));
     assertThat(r.output, containsString("fact_births"));
     assertEquals(1, JSON.readTree(report.toFile()).get("exitCode").asInt());
+  }
+
+  /**
+   * kill -9 of an ingest JVM while it COPYs: no part of any file is visible (a file is in the ledger,
+   * fact_births and bronze completely or not at all), and the next run loads every file once and leaves
+   * no load table behind.
+   */
+  @Test
+  public void aKilledIngestLeavesNoPartOfAnyFileAndTheNextRunLoadsEveryFileOnce() throws Exception {
+    Path dir = tmp.newFolder("sinasc").toPath();
+    Result g = run(null, "generate-csv", "--out=" + dir, "--births=400000", "--files=2", "--badRate=0");
+    assertEquals(g.toString(), 0, g.exitCode);
+    List<String> cmd = new ArrayList<>(List.of(Scripts.ROOT.resolve("scripts/run").toString(), "ingest",
+        "--input=" + dir + "/*.csv"));
+    cmd.addAll(Arrays.asList(INGEST_DB.connectionArgs()));
+    File out = tmp.newFile("ingest.out");
+    Process p = Scripts.start(Map.of(), cmd, out);
+    try (Connection c = INGEST_DB.connect()) {
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
+      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND application_name = 'warehouse-ingest-bronze' AND query LIKE 'COPY%'") == 0) {
+        assertEquals("ingest ended before it was killed:\n" + Files.readString(out.toPath()), true, p.isAlive());
+        assertEquals("no COPY seen in time", true, System.nanoTime() < deadline);
+        Thread.sleep(20);
+      }
+      Thread.sleep(200); // mid-file
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      p.waitFor();
+      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND application_name LIKE 'warehouse-ingest%'") > 0) {
+        assertEquals("the killed run's sessions did not end", true, System.nanoTime() < deadline);
+        Thread.sleep(50);
+      }
+      // what is visible is whole files: those in the ledger, each with all its rows, nothing else
+      long loadedFiles = Db.queryLong(c, "SELECT count(*) FROM ingest_files");
+      assertEquals("a file was still being loaded", true, loadedFiles < 2);
+      long ledgerRows = Db.queryLong(c, "SELECT coalesce(sum(rows_loaded), 0) FROM ingest_files");
+      assertEquals(ledgerRows, Db.queryLong(c, "SELECT count(*) FROM fact_births"));
+      assertEquals(ledgerRows, Db.queryLong(c, "SELECT count(*) FROM bronze_sinasc_raw"));
+      assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM fact_births f WHERE NOT EXISTS (SELECT 1 FROM "
+          + "ingest_files l WHERE f.birth_id / 1000000000 = l.file_id)"));
+
+      Result again = run(INGEST_DB, "ingest", "--input=" + dir + "/*.csv");
+      assertEquals(again.toString(), 0, again.exitCode);
+      assertEquals(2, Db.queryLong(c, "SELECT count(*) FROM ingest_files"));
+      assertEquals(400000, Db.queryLong(c, "SELECT count(*) FROM fact_births"));
+      assertEquals(400000, Db.queryLong(c, "SELECT count(DISTINCT birth_id) FROM fact_births"));
+      assertEquals(400000, Db.queryLong(c, "SELECT count(*) FROM bronze_sinasc_raw"));
+      assertEquals("no load table left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relkind = 'r' "
+          + "AND NOT relispartition AND relname LIKE 'bronze\\_sinasc\\_raw\\_\\_load%'"));
+    } finally {
+      p.destroyForcibly();
+    }
   }
 
   @Test

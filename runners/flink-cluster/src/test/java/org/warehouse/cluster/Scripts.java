@@ -39,6 +39,16 @@ final class Scripts {
     }
   }
 
+  /** Starts {@code cmd} in the project root with {@code env} added, output to {@code out}; the caller waits or kills. */
+  static Process start(Map<String, String> env, List<String> cmd, File out) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
+        .redirectOutput(out).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    pb.environment().put("WH_NO_BUILD", "1");
+    pb.environment().put("WH_JAVA_OPTS", "-Xmx1g");
+    pb.environment().putAll(env);
+    return pb.start();
+  }
+
   private static String read(File f) throws IOException {
     return Files.readString(f.toPath(), StandardCharsets.UTF_8);
   }
