@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -277,6 +278,37 @@ public class IngestPipelineTest {
       IngestOracle.addFile(c, s, dir.resolve("later_000.csv"), "LATIN1");
       IngestOracle.build(c, s);
       IngestOracle.assertMatches(c, s);
+    }
+  }
+
+  /** A worker keeps its sessions across files; one that died in between (server restart, idle timeout) is replaced. */
+  @Test
+  public void aKeptSessionThatDiedBetweenFilesIsReplacedAndEveryFileLoads() throws Exception {
+    String s = "s_session";
+    Path dir = tmp.newFolder("session").toPath();
+    generate(dir, 1200, 3, 0.005, 91);
+    java.util.concurrent.atomic.AtomicInteger kills = new java.util.concurrent.atomic.AtomicInteger();
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      // after each file's bronze is attached (its session's work is done), end that kept session as a
+      // server restart or an idle timeout would; the next file must get a new one
+      LoadSinascFiles.beforeCommit = () -> {
+        try (Connection admin = DB.connect()) {
+          kills.addAndGet((int) Db.queryLong(admin, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM "
+              + "pg_stat_activity WHERE datname = current_database() AND application_name = 'warehouse-ingest-bronze') t"));
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--targetParallelism=1"));
+      assertThat("a kept bronze session was ended before each file's commit", kills.get(), is(3));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(3L));
+      for (String f : List.of("sinasc_000.csv", "sinasc_001.csv", "sinasc_002.csv")) {
+        IngestOracle.addFile(c, s, dir.resolve(f), "LATIN1");
+      }
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertBronzeMatches(c, s);
     }
   }
 

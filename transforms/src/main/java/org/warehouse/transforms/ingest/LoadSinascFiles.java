@@ -216,17 +216,28 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
     }
 
     private Connection fileConnection() throws SQLException {
-      if (fileConn == null || fileConn.isClosed()) {
-        fileConn = t.db.connect("warehouse-ingest-file");
-      }
+      fileConn = usable(fileConn, "warehouse-ingest-file");
       return fileConn;
     }
 
     private Connection bronzeConnection() throws SQLException {
-      if (bronzeConn == null || bronzeConn.isClosed()) {
-        bronzeConn = t.db.connect("warehouse-ingest-bronze");
-      }
+      bronzeConn = usable(bronzeConn, "warehouse-ingest-bronze");
       return bronzeConn;
+    }
+
+    /** The kept session if it still answers (a server restart or an idle timeout ends it), else a new one. */
+    private Connection usable(Connection kept, String applicationName) throws SQLException {
+      if (kept != null && kept.isValid(5)) {
+        return kept;
+      }
+      if (kept != null) {
+        try {
+          kept.close();
+        } catch (SQLException ignored) {
+          // already dead
+        }
+      }
+      return t.db.connect(applicationName);
     }
 
     @Teardown
@@ -254,79 +265,81 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       String sha = t.sha256.get(name);
       Connection c = fileConnection();
       Connection cb = t.bronze == null ? null : bronzeConnection();
-      {
-        c.setAutoCommit(false);
-        BronzeLoad bronze = null;
+      c.setAutoCommit(false);
+      BronzeLoad bronze = null;
+      try {
+        // the COMMIT need not wait for the WAL flush: the file's rows and its ledger row are one
+        // transaction, so a crash can only lose both (the file is then simply loaded by the next run)
+        Db.execute(c, "SET LOCAL synchronous_commit = off");
+        if (alreadyCommitted(c, name, fileId, sha)) {
+          c.rollback();
+          out.output(name); // a retried call: an earlier attempt committed this file
+          return;
+        }
+        if (t.replace.contains(name)) {
+          deleteOldVersion(c, name, fileId);
+        }
+        if (cb != null) {
+          bronze = new BronzeLoad(cb, fileId);
+        }
+        SinascFileReader.Outcome o;
+        CopySink sink = new CopySink(c, bronze, name);
         try {
-          // the COMMIT need not wait for the WAL flush: the file's rows and its ledger row are one
-          // transaction, so a crash can only lose both (the file is then simply loaded by the next run)
-          Db.execute(c, "SET LOCAL synchronous_commit = off");
-          if (alreadyCommitted(c, name, fileId, sha)) {
-            c.rollback();
-            out.output(name); // a retried call: an earlier attempt committed this file
-            return;
+          o = SinascFileReader.readFile(file, name, fileId, t.encoding, sha, t.bronze != null, sink);
+          sink.flushRejects();
+          sink.finish(); // every chunk COPYed: the connection is this thread's again
+        } finally {
+          sink.abort();
+        }
+        linesRead.inc(o.lines);
+        rowsTyped.inc(o.typed);
+        rowsRejected.inc(o.rejected);
+        String refusal = o.error;
+        if (refusal == null && o.lines > 0 && (double) o.rejected / o.lines > t.maxRejectRatio) {
+          refusal = String.format(Locale.ROOT,
+              "%d of %d lines rejected (%.2f%% > --maxRejectRatio %.2f%%); top reasons: %s", o.rejected, o.lines,
+              100.0 * o.rejected / o.lines, 100.0 * t.maxRejectRatio, topReasons(sink.kinds));
+        }
+        if (refusal != null) {
+          c.rollback();
+          if (bronze != null) {
+            bronze.discard();
           }
-          if (t.replace.contains(name)) {
-            deleteOldVersion(c, name, fileId);
+          filesFailed.inc();
+          filesRolledBack.inc();
+          c.setAutoCommit(true);
+          summary(c, name, fileId, o, refusal);
+        } else {
+          filesParsed.inc();
+          if (bronze != null) {
+            bronze.attach(c);
           }
-          if (cb != null) {
-            bronze = new BronzeLoad(cb, fileId);
+          ledger(c, name, fileId, o);
+          summary(c, name, fileId, o, null);
+          Runnable hook = beforeCommit;
+          if (hook != null) {
+            hook.run();
           }
-          SinascFileReader.Outcome o;
-          CopySink sink = new CopySink(c, bronze, name);
-          try {
-            o = SinascFileReader.readFile(file, name, fileId, t.encoding, sha, t.bronze != null, sink);
-            sink.flushRejects();
-            sink.finish(); // every chunk COPYed: the connection is this thread's again
-          } finally {
-            sink.abort();
-          }
-          linesRead.inc(o.lines);
-          rowsTyped.inc(o.typed);
-          rowsRejected.inc(o.rejected);
-          String refusal = o.error;
-          if (refusal == null && o.lines > 0 && (double) o.rejected / o.lines > t.maxRejectRatio) {
-            refusal = String.format(Locale.ROOT,
-                "%d of %d lines rejected (%.2f%% > --maxRejectRatio %.2f%%); top reasons: %s", o.rejected, o.lines,
-                100.0 * o.rejected / o.lines, 100.0 * t.maxRejectRatio, topReasons(sink.kinds));
-          }
-          if (refusal != null) {
-            c.rollback();
-            if (bronze != null) {
-              bronze.discard();
-            }
-            filesFailed.inc();
-            filesRolledBack.inc();
-            c.setAutoCommit(true);
-            summary(c, name, fileId, o, refusal);
-          } else {
-            filesParsed.inc();
-            if (bronze != null) {
-              bronze.attach(c);
-            }
-            ledger(c, name, fileId, o);
-            summary(c, name, fileId, o, null);
-            Runnable hook = beforeCommit;
-            if (hook != null) {
-              hook.run();
-            }
-            c.commit();
-            filesCommitted.inc();
-          }
-        } catch (Exception | Error e) {
+          c.commit();
+          filesCommitted.inc();
+        }
+      } catch (Exception | Error e) {
+        try {
           if (!c.getAutoCommit()) {
             c.rollback();
           }
-          if (bronze != null) {
-            try {
-              bronze.discard();
-            } catch (SQLException | RuntimeException d) {
-              e.addSuppressed(d); // the next run drops the load table (LOADING_COMMENT)
-            }
-          }
-          closeConnections(); // a failed file's sessions are not reused
-          throw e;
+        } catch (SQLException r) {
+          e.addSuppressed(r); // a broken session: closed below, the transaction dies with it
         }
+        if (bronze != null) {
+          try {
+            bronze.discard();
+          } catch (SQLException | RuntimeException d) {
+            e.addSuppressed(d); // the next run drops the load table (LOADING_COMMENT)
+          }
+        }
+        closeConnections(); // a failed file's sessions are not reused
+        throw e;
       }
       out.output(name);
     }
