@@ -230,29 +230,26 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
       if (kept != null && kept.isValid(5)) {
         return kept;
       }
-      if (kept != null) {
-        try {
-          kept.close();
-        } catch (SQLException ignored) {
-          // already dead
-        }
-      }
+      closeQuietly(kept);
       return t.db.connect(applicationName);
     }
 
     @Teardown
     public void closeConnections() {
-      for (Connection conn : new Connection[] {fileConn, bronzeConn}) {
-        try {
-          if (conn != null) {
-            conn.close();
-          }
-        } catch (SQLException ignored) {
-          // closing only
-        }
-      }
+      closeQuietly(fileConn);
+      closeQuietly(bronzeConn);
       fileConn = null;
       bronzeConn = null;
+    }
+
+    private static void closeQuietly(Connection conn) {
+      try {
+        if (conn != null) {
+          conn.close();
+        }
+      } catch (SQLException ignored) {
+        // closing a session that may already be dead
+      }
     }
 
     @ProcessElement
