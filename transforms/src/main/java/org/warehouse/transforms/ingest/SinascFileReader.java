@@ -1,10 +1,8 @@
 package org.warehouse.transforms.ingest;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PushbackInputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.Charset;
@@ -107,14 +105,13 @@ final class SinascFileReader {
       } else if (n > 0) {
         pb.unread(bom, 0, n);
       }
-      BufferedReader reader = new BufferedReader(new InputStreamReader(pb, cs), 1 << 16);
-      String header = reader.readLine();
+      LineReader reader = new LineReader(pb, cs);
       SinascLineParser parser = null;
-      if (header == null) {
+      if (!reader.next()) {
         o.error = "empty file: no header line";
       } else {
         try {
-          parser = SinascLineParser.forHeader(header);
+          parser = SinascLineParser.forHeader(reader.line());
         } catch (IllegalArgumentException e) {
           o.error = e.getMessage();
         }
@@ -135,21 +132,20 @@ final class SinascFileReader {
     return o;
   }
 
-  private static void parseLines(String name, long fileId, BufferedReader reader, SinascLineParser parser,
+  private static void parseLines(String name, long fileId, LineReader reader, SinascLineParser parser,
       boolean withBronze, Sink sink, Outcome o) throws IOException {
     SinascLineParser.Result r = new SinascLineParser.Result();
     CopyBuffer silver = new CopyBuffer(CHUNK_BYTES + 4096);
     CopyBuffer bronze = withBronze ? new CopyBuffer(CHUNK_BYTES + 4096) : null;
     int fields = SinascLineParser.REQUIRED.size();
     long lineNo = 1;
-    String line;
-    while ((line = reader.readLine()) != null) {
+    while (reader.next()) {
       lineNo++;
       o.lines++;
       if (lineNo >= ID_BASE) {
         throw new IllegalArgumentException(name + " has more than " + (ID_BASE - 1) + " lines: split it");
       }
-      parser.parse(line, r);
+      parser.parse(reader.chars, reader.length, r);
       if (withBronze && r.split()) {
         bronze.startTextRow();
         bronze.number(fileId);
@@ -174,7 +170,7 @@ final class SinascFileReader {
         }
         o.typed++;
       } else {
-        sink.reject(new IngestReject(name, lineNo, line, r.reason));
+        sink.reject(new IngestReject(name, lineNo, reader.line(), r.reason));
         o.rejected++;
       }
     }

@@ -162,4 +162,24 @@ public class SinascLineParserTest {
     }
     assertThat("many mutated lines still take the fast path: " + fast + " of " + total, fast > total / 10, is(true));
   }
+
+  @Test
+  public void epochDayAgreesWithJavaTimeOnEveryDayAndRefusesEveryImpossibleOne() {
+    int days = 0;
+    for (int y = 1900; y <= 2100; y++) {
+      for (int m = 0; m <= 13; m++) {
+        for (int d = 0; d <= 32; d++) {
+          int expected;
+          try {
+            expected = (int) LocalDate.of(y, m, d).toEpochDay();
+            days++;
+          } catch (java.time.DateTimeException e) {
+            expected = SinascLineParser.NO_DATE;
+          }
+          assertThat(y + "-" + m + "-" + d, SinascLineParser.epochDay(y, m, d), is(expected));
+        }
+      }
+    }
+    assertThat(days, is(73414)); // 1900-01-01 .. 2100-12-31
+  }
 }
