@@ -27,6 +27,8 @@ import java.util.Set;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.After;
 import org.junit.ClassRule;
@@ -156,6 +158,31 @@ public class IngestPipelineTest {
     }
   }
 
+  /**
+   * One file of ~7 fact chunks (~1 MB each), ~5 bronze chunks and ~2 MB of rejects: the fact connection
+   * switches between its open fact COPY and the rejects COPY several times inside the file, and every
+   * row must still arrive once, as the oracle says.
+   */
+  @Test
+  public void aFileOfManyChunksWithRejectsBetweenThemMatchesTheSqlOracle() throws Exception {
+    String s = "s_chunks";
+    Path dir = tmp.newFolder("chunks").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 100_000, 1, 0.2, 13);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      PipelineResult r = IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.5"));
+      long statements = r.metrics().queryMetrics(MetricsFilter.builder()
+          .addNameFilter(MetricNameFilter.named(LoadSinascFiles.class, "copyStatements")).build())
+          .getCounters().iterator().next().getAttempted();
+      assertThat("COPY statements (fact and rejects alternate): " + statements, statements >= 5, is(true));
+      IngestOracle.addFile(c, s, files.get(0).path, "LATIN1");
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertBronzeMatches(c, s);
+      assertRejectsAreTheDamagedLines(c, s, files);
+    }
+  }
+
   @Test
   public void gzippedUtf8WithBomAndUtf8WithoutBomKeepTheirAccents() throws Exception {
     String s = "s_utf8";
@@ -246,6 +273,47 @@ public class IngestPipelineTest {
       IngestOracle.addFile(c, s, dir.resolve("bad_000.csv"), "LATIN1"); // not in the ledger: must match nothing
       IngestOracle.build(c, s);
       IngestOracle.assertMatches(c, s);
+    }
+  }
+
+  /** A gzip cut off mid-file (a partial download) fails while its fact and bronze COPYs are open. */
+  @Test
+  public void aTruncatedGzipFileIsRefusedNamingTheLineWhereItBreaksAndTheOtherFileLoads() throws Exception {
+    String s = "s_trunc";
+    Path dir = tmp.newFolder("trunc").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 60_000, 2, 0.01, 43);
+    ByteArrayOutputStream gz = new ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(gz)) {
+      z.write(Files.readAllBytes(files.get(1).path));
+    }
+    Files.delete(files.get(1).path);
+    byte[] whole = gz.toByteArray();
+    Files.write(dir.resolve("cut_001.csv.gz"), Arrays.copyOf(whole, whole.length * 2 / 3));
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      List<String> args = new ArrayList<>(List.of("ingest", "--runner=DirectRunner", "--schema=" + s,
+          "--input=" + dir + "/*"));
+      args.addAll(Arrays.asList(DB.connectionArgs()));
+      int code = Main.run(args.toArray(new String[0]), new PrintStream(new ByteArrayOutputStream(), true,
+          StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+      String stderr = err.toString(StandardCharsets.UTF_8);
+      assertThat(stderr, code, is(Main.FAILED));
+      assertThat(stderr, org.hamcrest.Matchers.matchesPattern(
+          "(?s).*cut_001\\.csv\\.gz \\(cannot be read after line [1-9][0-9]{3,}: Unexpected end of ZLIB input stream "
+          + "\\(a truncated or corrupt gzip file\\?.*"));
+      for (String t : List.of("bronze_sinasc", "ingest_rejects", "ingest_files")) {
+        assertThat(t, Db.queryLong(c, "SELECT count(*) FROM " + s + "." + t + " WHERE file_name = 'cut_001.csv.gz'"),
+            is(0L));
+      }
+      IngestOracle.addFile(c, s, files.get(0).path, "LATIN1");
+      IngestOracle.build(c, s);
+      IngestOracle.assertMatches(c, s); // the whole first file, and not one row of the cut one
+      IngestOracle.assertBronzeMatches(c, s);
+      assertThat("no load table left", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relnamespace = '" + s
+          + "'::regnamespace AND relname LIKE '%\\_\\_load\\_%'"), is(0L));
+      assertThat("one bronze partition", Db.queryLong(c, "SELECT count(*) FROM pg_inherits WHERE inhparent = '"
+          + s + ".bronze_sinasc_raw'::regclass"), is(1L));
     }
   }
 

@@ -3,13 +3,13 @@ package org.warehouse.transforms.ingest;
 import java.util.Arrays;
 
 /**
- * A growable byte buffer holding one COPY statement's data, written without intermediate Strings:
- * rows in PostgreSQL's text format (UTF-8, escaped) or in its binary format (big-endian, with the
- * file header and trailer), for the COPY writer thread to send as they are.
+ * A growable byte buffer holding a chunk of COPY data, written without intermediate Strings: whole rows
+ * in PostgreSQL's text format (UTF-8, escaped, each ended by a newline) or in its binary format
+ * (big-endian; the writer sends the binary file header and trailer around a COPY statement's chunks).
  */
 final class CopyBuffer {
-  /** "PGCOPY\n\377\r\n\0", flags 0, header extension length 0. */
-  private static final byte[] BINARY_HEADER = {
+  /** "PGCOPY\n\377\r\n\0", flags 0, header extension length 0: begins binary COPY data. */
+  static final byte[] BINARY_HEADER = {
     'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xFF, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
   };
 
@@ -35,17 +35,10 @@ final class CopyBuffer {
     }
   }
 
+  /** A field count of -1: ends binary COPY data. */
+  static final byte[] BINARY_TRAILER = {-1, -1};
+
   // ---- binary format
-
-  void binaryHeader() {
-    ensure(BINARY_HEADER.length);
-    System.arraycopy(BINARY_HEADER, 0, buf, len, BINARY_HEADER.length);
-    len += BINARY_HEADER.length;
-  }
-
-  void binaryTrailer() {
-    int16(-1);
-  }
 
   /** Starts a binary row of {@code fields} fields. */
   void binaryRow(int fields) {
@@ -94,10 +87,10 @@ final class CopyBuffer {
 
   // ---- text format
 
-  void startTextRow() {
-    if (rows++ > 0) {
-      ascii('\n');
-    }
+  /** Ends a text row. */
+  void endTextRow() {
+    ascii('\n');
+    rows++;
   }
 
   void ascii(char c) {

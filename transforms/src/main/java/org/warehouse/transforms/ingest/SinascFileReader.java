@@ -1,6 +1,7 @@
 package org.warehouse.transforms.ingest;
 
 import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PushbackInputStream;
@@ -43,10 +44,10 @@ final class SinascFileReader {
 
   /** Where a file's data goes; a full chunk is handed over and a fresh, empty one taken back. */
   interface Sink {
-    /** Fact rows, COPY binary (header, rows, trailer) in FactBirths.COLUMNS order. */
+    /** Fact rows, COPY binary rows (no header or trailer) in FactBirths.COLUMNS order. */
     CopyBuffer silver(CopyBuffer chunk) throws IOException;
 
-    /** Bronze rows, COPY text: file_id, line_number and the REQUIRED fields. */
+    /** Bronze rows, COPY text rows: file_id, line_number and the REQUIRED fields. */
     CopyBuffer bronze(CopyBuffer chunk) throws IOException;
 
     void reject(IngestReject r) throws IOException;
@@ -91,33 +92,14 @@ final class SinascFileReader {
       throw new IllegalStateException(e);
     }
     Outcome o = new Outcome();
+    boolean gzip = name.toLowerCase(Locale.ROOT).endsWith(".gz");
     try (DigestInputStream raw = new DigestInputStream(stored, md)) {
-      InputStream in = new BufferedInputStream(raw, 1 << 16);
-      if (name.toLowerCase(Locale.ROOT).endsWith(".gz")) {
-        in = new GZIPInputStream(in, 1 << 16);
-      }
-      PushbackInputStream pb = new PushbackInputStream(in, 3);
-      Charset cs = Charset.forName(encoding);
-      byte[] bom = new byte[3];
-      int n = pb.readNBytes(bom, 0, 3);
-      if (n == 3 && (bom[0] & 0xFF) == 0xEF && (bom[1] & 0xFF) == 0xBB && (bom[2] & 0xFF) == 0xBF) {
-        cs = StandardCharsets.UTF_8;
-      } else if (n > 0) {
-        pb.unread(bom, 0, n);
-      }
-      LineReader reader = new LineReader(pb, cs);
-      SinascLineParser parser = null;
-      if (!reader.next()) {
-        o.error = "empty file: no header line";
-      } else {
-        try {
-          parser = SinascLineParser.forHeader(reader.line());
-        } catch (IllegalArgumentException e) {
-          o.error = e.getMessage();
-        }
-      }
-      if (parser != null) {
-        parseLines(name, fileId, reader, parser, withBronze, sink, o);
+      try {
+        readLines(raw, gzip, name, fileId, encoding, withBronze, sink, o);
+      } catch (Unreadable e) {
+        // a truncated or corrupt file: refused like a file over --maxRejectRatio (nothing of it is loaded)
+        o.error = "cannot be read after line " + (o.lines + 1) + ": " + e.getMessage() + " (a truncated or corrupt "
+            + (gzip ? "gzip " : "") + "file? Nothing of it was loaded: replace it, then re-run)";
       }
       // hash every byte of the file, whatever the reader left unread (gzip trailer, or all of it)
       byte[] buf = new byte[1 << 16];
@@ -130,6 +112,78 @@ final class SinascFileReader {
       o.error = "the file changed while the run read it (sha256 " + o.sha256 + ", planned " + expectedSha + "): re-run";
     }
     return o;
+  }
+
+  /** Decompresses, decodes and parses the file's lines into {@code sink}; a read error is {@link Unreadable}. */
+  private static void readLines(InputStream raw, boolean gzip, String name, long fileId, String encoding,
+      boolean withBronze, Sink sink, Outcome o) throws IOException {
+    InputStream in = new BufferedInputStream(raw, 1 << 16);
+    if (gzip) {
+      try {
+        in = new GZIPInputStream(in, 1 << 16);
+      } catch (IOException e) {
+        throw new Unreadable(e);
+      }
+    }
+    PushbackInputStream pb = new PushbackInputStream(new Guarded(in), 3);
+    Charset cs = Charset.forName(encoding);
+    byte[] bom = new byte[3];
+    int n = pb.readNBytes(bom, 0, 3);
+    if (n == 3 && (bom[0] & 0xFF) == 0xEF && (bom[1] & 0xFF) == 0xBB && (bom[2] & 0xFF) == 0xBF) {
+      cs = StandardCharsets.UTF_8;
+    } else if (n > 0) {
+      pb.unread(bom, 0, n);
+    }
+    LineReader reader = new LineReader(pb, cs);
+    SinascLineParser parser = null;
+    if (!reader.next()) {
+      o.error = "empty file: no header line";
+    } else {
+      try {
+        parser = SinascLineParser.forHeader(reader.line());
+      } catch (IllegalArgumentException e) {
+        o.error = e.getMessage();
+      }
+    }
+    if (parser != null) {
+      parseLines(name, fileId, reader, parser, withBronze, sink, o);
+    }
+  }
+
+  /** An error while reading or decompressing the file's content (not one of the sink's). */
+  private static final class Unreadable extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    Unreadable(IOException cause) {
+      super(cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage(), cause);
+    }
+  }
+
+  /** Turns the content stream's IOExceptions into {@link Unreadable}. */
+  private static final class Guarded extends FilterInputStream {
+    Guarded(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (Unreadable e) {
+        throw e;
+      } catch (IOException e) {
+        throw new Unreadable(e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return in.read(b, off, len);
+      } catch (IOException e) {
+        throw new Unreadable(e);
+      }
+    }
   }
 
   private static void parseLines(String name, long fileId, LineReader reader, SinascLineParser parser,
@@ -147,7 +201,6 @@ final class SinascFileReader {
       }
       parser.parse(reader.chars, reader.length, r);
       if (withBronze && r.split()) {
-        bronze.startTextRow();
         bronze.number(fileId);
         bronze.ascii('\t');
         bronze.number(lineNo);
@@ -155,17 +208,14 @@ final class SinascFileReader {
           bronze.ascii('\t');
           r.appendRaw(bronze, i);
         }
+        bronze.endTextRow();
         if (bronze.len >= CHUNK_BYTES) {
           bronze = sink.bronze(bronze);
         }
       }
       if (r.ok()) {
-        if (silver.rows == 0) {
-          silver.binaryHeader();
-        }
         appendFactRow(silver, fileId * ID_BASE + lineNo, r.typed);
         if (silver.len >= CHUNK_BYTES) {
-          silver.binaryTrailer();
           silver = sink.silver(silver);
         }
         o.typed++;
@@ -178,7 +228,6 @@ final class SinascFileReader {
       sink.bronze(bronze);
     }
     if (silver.rows > 0) {
-      silver.binaryTrailer();
       sink.silver(silver);
     }
   }
