@@ -180,6 +180,11 @@ public class SchedulerContractTest {
     Result badOption = run(DB, "aggregate", "--noSuchOption=1");
     assertEquals(badOption.toString(), 2, badOption.exitCode);
     assertThat(badOption.output, containsString("see: scripts/run aggregate --help"));
+    // the jar registers Flink's options only for Flink runs: a Flink flag on a DirectRunner run is named
+    Result flinkFlag = run(DB, "ingest", "--input=/nonexistent/*.csv", "--parallelism=2");
+    assertEquals(flinkFlag.toString(), 2, flinkFlag.exitCode);
+    assertThat(flinkFlag.output, containsString("--parallelism is a Flink runner option, and this run uses the "
+        + "DirectRunner (add --runner=FlinkRunner)"));
     Result help = run(null, "--help");
     assertEquals(help.toString(), 0, help.exitCode);
     assertThat(help.output, containsString("exit codes: 0 ok, 1 run failed, 2 usage, 3 another run holds the lock"));
@@ -268,6 +273,11 @@ public class SchedulerContractTest {
   }
 
   static Set<String> knownPipelines() throws Exception {
+    // the jar registers Flink's options only for Flink runs: a Flink flag on a DirectRunner run is named
+    Result flinkFlag = run(DB, "ingest", "--input=/nonexistent/*.csv", "--parallelism=2");
+    assertEquals(flinkFlag.toString(), 2, flinkFlag.exitCode);
+    assertThat(flinkFlag.output, containsString("--parallelism is a Flink runner option, and this run uses the "
+        + "DirectRunner (add --runner=FlinkRunner)"));
     Result help = run(null, "--help");
     Set<String> names = new LinkedHashSet<>();
     boolean inList = false;
