@@ -30,7 +30,6 @@ import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.junit.After;
 import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
@@ -47,11 +46,6 @@ import org.warehouse.transforms.jdbc.WarehouseException;
 public class IngestPipelineTest {
   @ClassRule public static final TestDatabase DB = new TestDatabase();
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
-
-  @After
-  public void noHook() {
-    LoadSinascFiles.beforeCommit = null;
-  }
 
   static List<SinascCsvWriter.FileResult> generate(Path dir, long births, int files, double badRate, long seed,
       String... extra) throws Exception {
@@ -329,17 +323,20 @@ public class IngestPipelineTest {
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       Files.move(second.get(0).path, dir.resolve("later_000.csv"));
       String before = state(c, s);
-      LoadSinascFiles.beforeCommit = () -> {
-        throw new IllegalStateException("injected failure before COMMIT");
-      };
-      IllegalStateException e = assertThrows(IllegalStateException.class,
-          () -> IngestPipeline.run(options(DB, s, dir + "/*.csv")));
-      assertThat(e.getMessage(), containsString("injected"));
+      // the second file's COMMIT itself fails: a deferred constraint trigger on its ledger row raises at
+      // COMMIT, after every COPY, the attach of its bronze partition and its ledger row
+      Db.execute(c, "CREATE FUNCTION " + s + ".fail_commit() RETURNS trigger LANGUAGE plpgsql AS "
+          + "$$BEGIN RAISE EXCEPTION 'injected failure at COMMIT'; END$$");
+      Db.execute(c, "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON " + s + ".ingest_files "
+          + "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.file_name = 'later_000.csv') "
+          + "EXECUTE FUNCTION " + s + ".fail_commit()");
+      Exception e = assertThrows(Exception.class, () -> IngestPipeline.run(options(DB, s, dir + "/*.csv")));
+      assertThat(String.valueOf(e.getMessage()), containsString("injected failure at COMMIT"));
+      Db.execute(c, "DROP TRIGGER fail_commit ON " + s + ".ingest_files");
       assertThat(state(c, s), equalTo(before));
       assertThat("staging tables dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
           + "' AND tablename LIKE 'ingest_stage_%'"), is(0L));
 
-      LoadSinascFiles.beforeCommit = null;
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
       IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
@@ -355,21 +352,22 @@ public class IngestPipelineTest {
     String s = "s_session";
     Path dir = tmp.newFolder("session").toPath();
     generate(dir, 1200, 3, 0.005, 91);
-    java.util.concurrent.atomic.AtomicInteger kills = new java.util.concurrent.atomic.AtomicInteger();
     try (Connection c = DB.connect()) {
       createSchema(c, s);
       // after each file's bronze is attached (its session's work is done), end that kept session as a
-      // server restart or an idle timeout would; the next file must get a new one
-      LoadSinascFiles.beforeCommit = () -> {
-        try (Connection admin = DB.connect()) {
-          kills.addAndGet((int) Db.queryLong(admin, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM "
-              + "pg_stat_activity WHERE datname = current_database() AND application_name = 'warehouse-ingest-bronze') t"));
-        } catch (SQLException e) {
-          throw new IllegalStateException(e);
-        }
-      };
+      // server restart or an idle timeout would (a trigger on the ledger row, inside the file's
+      // transaction); the next file must get a new one
+      IngestPipeline.ensureTables(c, TableRef.of(s, "fact_births"), TableRef.of(s, IngestPipeline.BRONZE),
+          TableRef.of(s, IngestPipeline.REJECTS), TableRef.of(s, IngestPipeline.LEDGER), s);
+      Db.execute(c, "CREATE TABLE " + s + ".kills (n int)");
+      Db.execute(c, "CREATE FUNCTION " + s + ".end_bronze_session() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+          + "INSERT INTO " + s + ".kills SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+          + "WHERE datname = current_database() AND application_name = 'warehouse-ingest-bronze') t; RETURN NULL; END$$");
+      Db.execute(c, "CREATE TRIGGER end_bronze_session AFTER INSERT ON " + s + ".ingest_files FOR EACH ROW "
+          + "EXECUTE FUNCTION " + s + ".end_bronze_session()");
       IngestPipeline.run(options(DB, s, dir + "/*.csv", "--targetParallelism=1"));
-      assertThat("a kept bronze session was ended before each file's commit", kills.get(), is(3));
+      assertThat("a kept bronze session was ended before each file's commit",
+          Db.queryLong(c, "SELECT sum(n) FROM " + s + ".kills"), is(3L));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(3L));
       for (String f : List.of("sinasc_000.csv", "sinasc_001.csv", "sinasc_002.csv")) {
         IngestOracle.addFile(c, s, dir.resolve(f), "LATIN1");

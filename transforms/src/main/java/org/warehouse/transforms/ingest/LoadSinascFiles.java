@@ -62,9 +62,6 @@ import org.warehouse.transforms.jdbc.WarehouseException;
 public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>, PCollection<String>> {
   private static final long serialVersionUID = 1L;
 
-  /** Test seam: runs inside each file's transaction, after every write, before COMMIT. */
-  public static volatile Runnable beforeCommit;
-
   /** The tables (already quoted), the files planned and the rules. */
   public static final class Target implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -313,10 +310,6 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
           }
           ledger(c, name, fileId, o);
           summary(c, name, fileId, o, null);
-          Runnable hook = beforeCommit;
-          if (hook != null) {
-            hook.run();
-          }
           c.commit();
           filesCommitted.inc();
         }
