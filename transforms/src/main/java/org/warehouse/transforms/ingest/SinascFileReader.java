@@ -168,9 +168,7 @@ final class SinascFileReader {
     @Override
     public int read() throws IOException {
       try {
-        return super.read();
-      } catch (Unreadable e) {
-        throw e;
+        return in.read();
       } catch (IOException e) {
         throw new Unreadable(e);
       }
