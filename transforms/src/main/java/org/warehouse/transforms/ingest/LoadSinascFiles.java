@@ -458,7 +458,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
      * is used by its writer only until {@link #finish}), bronze rows on the bronze connection, into the
      * file's load table. A COPY statement stays open while the chunks go to the same table: a file
      * without rejects is one fact COPY and one bronze COPY (a statement per chunk, each set up anew
-     * and waited for: 21.5 instead of 17.4–19.0 CPU-s for 5M rows, docs/ingest.md). Chunks are recycled.
+     * and waited for: 21.3–22.5 instead of 17.3–19.0 CPU-s for 5M rows, docs/ingest.md). Chunks are recycled.
      */
     final class CopySink implements SinascFileReader.Sink {
       private final String name;
