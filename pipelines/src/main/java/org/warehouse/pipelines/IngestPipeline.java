@@ -343,9 +343,7 @@ public final class IngestPipeline {
    * moves its rows, in one transaction, into the partitioned table (one partition per file).
    */
   static void partitionBronze(Connection c, TableRef bronze, TableRef ledger, TableRef view) throws SQLException {
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
+    Db.inTransaction(c, () -> {
       TableRef old = bronze.withSuffix("__unpartitioned");
       Db.execute(c, "DROP VIEW IF EXISTS " + view.quoted()); // ensureTables creates it again
       Db.execute(c, "ALTER TABLE " + bronze.quoted() + " RENAME TO " + Sql.quoteIdent(old.name()));
@@ -378,13 +376,8 @@ public final class IngestPipeline {
       Db.execute(c, "INSERT INTO " + bronze.quoted() + " (" + String.join(", ", LoadSinascFiles.BRONZE_COLUMNS)
           + ") " + rows);
       Db.execute(c, "DROP TABLE " + old.quoted());
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(auto);
-    }
+      return null;
+    });
   }
 
   /** Load tables of bronze partitions that a killed run never attached (see LoadSinascFiles). */

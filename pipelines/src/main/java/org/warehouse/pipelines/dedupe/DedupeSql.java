@@ -82,9 +82,7 @@ public final class DedupeSql {
    * later insert gets a higher id from the sequence.
    */
   public static long[] snapshot(Connection c, TableRef table, int lockTimeoutSeconds) throws SQLException {
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
+    return Db.inTransaction(c, () -> {
       Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
       Db.execute(c, "LOCK TABLE " + table.quoted() + " IN SHARE MODE");
       long[] r = new long[2];
@@ -94,14 +92,8 @@ public final class DedupeSql {
         r[0] = rs.getLong(1);
         r[1] = rs.getLong(2);
       }
-      c.commit();
       return r;
-    } catch (SQLException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(auto);
-    }
+    });
   }
 
   /** Count and checksum of the rows with id in (fromExclusive, toInclusive]. */
@@ -124,22 +116,14 @@ public final class DedupeSql {
    */
   public static Object[] copySnapshot(Connection c, DedupeTarget t, long snapshotMaxId) throws SQLException {
     TableRef copy = t.backupWorkTable();
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
+    Db.inTransaction(c, () -> {
       Db.execute(c, "DROP TABLE IF EXISTS " + copy.quoted());
       // No autovacuum on the copy during the run (it would scan it for nothing, and hold up the final step's
       // rename); the final step resets the setting.
       Db.execute(c, "CREATE TABLE " + copy.quoted() + " (LIKE " + t.table().quoted() + ") WITH (autovacuum_enabled = false)");
-      update(c, "INSERT INTO " + copy.quoted() + " SELECT * FROM " + t.table().quoted() + " WHERE id <= "
+      return update(c, "INSERT INTO " + copy.quoted() + " SELECT * FROM " + t.table().quoted() + " WHERE id <= "
           + snapshotMaxId);
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(auto);
-    }
+    });
     return countAndChecksum(c, copy, Long.MIN_VALUE, Long.MAX_VALUE);
   }
 
@@ -389,12 +373,12 @@ public final class DedupeSql {
     long rowsBefore = ((Number) meta.get("rowsBefore")).longValue();
     BigDecimal checksumBefore = new BigDecimal((String) meta.get("checksumBefore"));
     Restored r = new Restored();
-    c.setAutoCommit(false);
-    try {
+    Map<?, ?> run = meta;
+    Db.inTransaction(c, () -> {
       Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
       Db.execute(c, "LOCK TABLE " + table.quoted() + " IN SHARE ROW EXCLUSIVE MODE");
-      String constraint = (String) meta.get("constraint");
-      if (Boolean.TRUE.equals(meta.get("constraintAdded")) && constraintExists(c, table, constraint)) {
+      String constraint = (String) run.get("constraint");
+      if (Boolean.TRUE.equals(run.get("constraintAdded")) && constraintExists(c, table, constraint)) {
         Db.execute(c, "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.quoteIdent(constraint));
         r.constraintDropped = true;
       }
@@ -411,13 +395,8 @@ public final class DedupeSql {
       }
       Db.execute(c, "DROP TABLE " + backup.quoted());
       r.rowsAfter = Db.countRows(c, table);
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(true);
-    }
+      return null;
+    });
     Db.execute(c, "ANALYZE " + table.quoted());
     return r;
   }

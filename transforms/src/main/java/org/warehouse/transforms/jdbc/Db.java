@@ -14,6 +14,37 @@ import java.util.Map;
 public final class Db {
   private Db() {}
 
+  /** What {@link #inTransaction} runs (on the connection given there). */
+  @FunctionalInterface
+  public interface TransactionWork<T> {
+    T run() throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} as one transaction on {@code c}: COMMIT when it returns, ROLLBACK when it throws
+   * (a failing rollback is added to the work's exception as suppressed); afterwards the connection's
+   * auto-commit is what it was.
+   */
+  public static <T> T inTransaction(Connection c, TransactionWork<T> work) throws SQLException {
+    boolean auto = c.getAutoCommit();
+    c.setAutoCommit(false);
+    T result;
+    try {
+      result = work.run();
+      c.commit();
+    } catch (SQLException | RuntimeException | Error e) {
+      try {
+        c.rollback();
+        c.setAutoCommit(auto);
+      } catch (SQLException r) {
+        e.addSuppressed(r);
+      }
+      throw e;
+    }
+    c.setAutoCommit(auto);
+    return result;
+  }
+
   public static void execute(Connection c, String sql) throws SQLException {
     try (Statement st = c.createStatement()) {
       st.execute(sql);

@@ -65,18 +65,16 @@ public final class TableSwap {
   /** Publishes every swap in one transaction; returns how each table was published. */
   public static List<String> publish(Connection c, List<Swap> swaps, int lockTimeoutSeconds)
       throws SQLException {
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    List<String> how = new ArrayList<>();
     try {
-      Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
-      for (Swap s : swaps) {
-        how.add(s.target + ": " + publishOne(c, s));
-      }
-      c.commit();
-      return how;
+      return Db.inTransaction(c, () -> {
+        Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
+        List<String> how = new ArrayList<>();
+        for (Swap s : swaps) {
+          how.add(s.target + ": " + publishOne(c, s));
+        }
+        return how;
+      });
     } catch (SQLException | RuntimeException e) {
-      c.rollback();
       if ("55P03".equals(sqlState(e))) {
         throw new WarehouseException(
             "could not lock the target tables within "
@@ -85,8 +83,6 @@ public final class TableSwap {
             e);
       }
       throw e;
-    } finally {
-      c.setAutoCommit(auto);
     }
   }
 
