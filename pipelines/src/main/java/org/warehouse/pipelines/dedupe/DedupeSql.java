@@ -120,9 +120,11 @@ public final class DedupeSql {
       Db.execute(c, "DROP TABLE IF EXISTS " + copy.quoted());
       // No autovacuum on the copy during the run (it would scan it for nothing, and hold up the final step's
       // rename); the final step resets the setting.
-      Db.execute(c, "CREATE TABLE " + copy.quoted() + " (LIKE " + t.table().quoted() + ") WITH (autovacuum_enabled = false)");
-      return update(c, "INSERT INTO " + copy.quoted() + " SELECT * FROM " + t.table().quoted() + " WHERE id <= "
-          + snapshotMaxId);
+      // CREATE TABLE AS, not CREATE TABLE + INSERT ... SELECT: PostgreSQL writes it through a small ring of
+      // buffers instead of filling shared_buffers with dirty pages that the pipeline's range reads would
+      // then have to write out to get a buffer (docs/dedupe.md).
+      return update(c, "CREATE TABLE " + copy.quoted() + " WITH (autovacuum_enabled = false) AS SELECT * FROM "
+          + t.table().quoted() + " WHERE id <= " + snapshotMaxId);
     });
     return countAndChecksum(c, copy, Long.MIN_VALUE, Long.MAX_VALUE);
   }
