@@ -375,12 +375,12 @@ public final class DedupeSql {
     long rowsBefore = ((Number) meta.get("rowsBefore")).longValue();
     BigDecimal checksumBefore = new BigDecimal((String) meta.get("checksumBefore"));
     Restored r = new Restored();
-    Map<?, ?> run = meta;
+    Map<?, ?> recorded = meta; // effectively final, for the transaction below
     Db.inTransaction(c, () -> {
       Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
       Db.execute(c, "LOCK TABLE " + table.quoted() + " IN SHARE ROW EXCLUSIVE MODE");
-      String constraint = (String) run.get("constraint");
-      if (Boolean.TRUE.equals(run.get("constraintAdded")) && constraintExists(c, table, constraint)) {
+      String constraint = (String) recorded.get("constraint");
+      if (Boolean.TRUE.equals(recorded.get("constraintAdded")) && constraintExists(c, table, constraint)) {
         Db.execute(c, "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.quoteIdent(constraint));
         r.constraintDropped = true;
       }
