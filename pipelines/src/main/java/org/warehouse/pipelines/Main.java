@@ -1,6 +1,7 @@
 package org.warehouse.pipelines;
 
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -8,6 +9,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.warehouse.pipelines.common.Command;
@@ -228,17 +231,18 @@ public final class Main {
     }
   }
 
+  private static final Pattern MISSING_PROPERTY = Pattern.compile("missing a property named '([^']+)'");
+
   /** The property of Beam's "missing a property named 'X'" when X is one of FlinkPipelineOptions', else null. */
   static String flinkOnlyFlag(String message) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("missing a property named '([^']+)'")
-        .matcher(String.valueOf(message));
+    Matcher m = MISSING_PROPERTY.matcher(String.valueOf(message));
     if (!m.find()) {
       return null;
     }
     String getter = "get" + Character.toUpperCase(m.group(1).charAt(0)) + m.group(1).substring(1);
     try {
       Class<?> flink = Class.forName("org.apache.beam.runners.flink.FlinkPipelineOptions");
-      for (java.lang.reflect.Method g : flink.getMethods()) {
+      for (Method g : flink.getMethods()) {
         if (g.getName().equals(getter) || g.getName().equals("is" + getter.substring(3))) {
           return m.group(1);
         }

@@ -29,11 +29,7 @@ public class IngestFlinkTest {
     try (Connection c = DB.connect()) {
       IngestPipelineTest.createSchema(c, s);
       IngestPipeline.run(IngestPipelineTest.options(DB, s, dir + "/sinasc_*.csv.gz", flink));
-      for (SinascCsvWriter.FileResult f : files) {
-        IngestOracle.addFile(c, s, f.path, "LATIN1");
-      }
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertMatchesLatin1(c, s, IngestPipelineTest.paths(files));
       IngestOracle.assertBronzeMatches(c, s);
       IngestPipelineTest.assertRejectsAreTheDamagedLines(c, s, files);
       String before = IngestPipelineTest.state(c, s);

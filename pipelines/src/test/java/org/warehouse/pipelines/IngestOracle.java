@@ -84,6 +84,15 @@ final class IngestOracle {
         + "FROM " + s + ".oracle_split WHERE good");
   }
 
+  /** The oracle of these Latin-1 files ({@link #addFile}, {@link #build}), then {@link #assertMatches}. */
+  static void assertMatchesLatin1(Connection c, String schema, Path... files) throws Exception {
+    for (Path f : files) {
+      addFile(c, schema, f, "LATIN1");
+    }
+    build(c, schema);
+    assertMatches(c, schema);
+  }
+
   /** fact_births (ingested ids) = oracle_good and ingest_rejects = the oracle's bad lines, both ways. */
   static void assertMatches(Connection c, String schema) throws SQLException {
     String s = Sql.quoteIdent(schema);

@@ -56,6 +56,10 @@ public class IngestPipelineTest {
         .as(GenerateCsvPipeline.GenerateCsvOptions.class));
   }
 
+  static Path[] paths(List<SinascCsvWriter.FileResult> files) {
+    return files.stream().map(f -> f.path).toArray(Path[]::new);
+  }
+
   static IngestPipeline.IngestOptions options(TestDatabase db, String schema, String input, String... extra) {
     List<String> args = new ArrayList<>(Arrays.asList(db.connectionArgs()));
     if (Arrays.stream(extra).noneMatch(a -> a.startsWith("--runner="))) {
@@ -134,11 +138,7 @@ public class IngestPipelineTest {
     try (Connection c = DB.connect()) {
       createSchema(c, s);
       assertThat(IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05")) != null, is(true));
-      for (SinascCsvWriter.FileResult f : files) {
-        IngestOracle.addFile(c, s, f.path, "LATIN1");
-      }
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertMatchesLatin1(c, s, paths(files));
       assertRejectsAreTheDamagedLines(c, s, files);
       // bronze: every line that split into the header's columns, i.e. all but empty/ragged/quote lines
       long unsplit = files.stream().flatMap(f -> f.damaged.values().stream()).filter(d -> d == Damage.EMPTY_LINE
@@ -169,9 +169,7 @@ public class IngestPipelineTest {
           .addNameFilter(MetricNameFilter.named(LoadSinascFiles.class, "copyStatements")).build())
           .getCounters().iterator().next().getAttempted();
       assertThat("COPY statements (fact and rejects alternate): " + statements, statements >= 5, is(true));
-      IngestOracle.addFile(c, s, files.get(0).path, "LATIN1");
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertMatchesLatin1(c, s, files.get(0).path);
       IngestOracle.assertBronzeMatches(c, s);
       assertRejectsAreTheDamagedLines(c, s, files);
     }
@@ -226,11 +224,8 @@ public class IngestPipelineTest {
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
       assertThat("the replaced file keeps its file_id", Db.queryLong(c, "SELECT file_id FROM " + s
           + ".ingest_files WHERE file_name = 'sinasc_001.csv' AND replaced_count = 1"), is(oldId));
-      for (SinascCsvWriter.FileResult f : files) {
-        IngestOracle.addFile(c, s, f.path, "LATIN1"); // the files as they are now
-      }
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s); // no row of the old version is left, the new one is complete
+      // the files as they are now: no row of the old version is left, the new one is complete
+      IngestOracle.assertMatchesLatin1(c, s, paths(files));
       IngestOracle.assertBronzeMatches(c, s); // bronze too (deleted by file_id, re-written)
       assertThat(Db.queryLong(c, "SELECT lines_read FROM " + s + ".ingest_files WHERE file_name = 'sinasc_001.csv'"),
           is(changed.get(1).lines));
@@ -263,10 +258,8 @@ public class IngestPipelineTest {
         assertThat(t, Db.queryLong(c, "SELECT count(*) FROM " + s + "." + t + " WHERE file_name = 'bad_000.csv'"), is(0L));
       }
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births"), is(1000L));
-      IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
-      IngestOracle.addFile(c, s, dir.resolve("bad_000.csv"), "LATIN1"); // not in the ledger: must match nothing
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s);
+      // bad_000.csv is not in the ledger: must match nothing
+      IngestOracle.assertMatchesLatin1(c, s, dir.resolve("sinasc_000.csv"), dir.resolve("bad_000.csv"));
     }
   }
 
@@ -300,9 +293,7 @@ public class IngestPipelineTest {
         assertThat(t, Db.queryLong(c, "SELECT count(*) FROM " + s + "." + t + " WHERE file_name = 'cut_001.csv.gz'"),
             is(0L));
       }
-      IngestOracle.addFile(c, s, files.get(0).path, "LATIN1");
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s); // the whole first file, and not one row of the cut one
+      IngestOracle.assertMatchesLatin1(c, s, files.get(0).path); // the whole first file, not one row of the cut one
       IngestOracle.assertBronzeMatches(c, s);
       assertThat("no load table left", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relnamespace = '" + s
           + "'::regnamespace AND relname LIKE '%\\_\\_load\\_%'"), is(0L));
@@ -339,10 +330,7 @@ public class IngestPipelineTest {
 
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
-      IngestOracle.addFile(c, s, dir.resolve("sinasc_000.csv"), "LATIN1");
-      IngestOracle.addFile(c, s, dir.resolve("later_000.csv"), "LATIN1");
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertMatchesLatin1(c, s, dir.resolve("sinasc_000.csv"), dir.resolve("later_000.csv"));
     }
   }
 
@@ -369,11 +357,8 @@ public class IngestPipelineTest {
       assertThat("a kept bronze session was ended before each file's commit",
           Db.queryLong(c, "SELECT sum(n) FROM " + s + ".kills"), is(3L));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(3L));
-      for (String f : List.of("sinasc_000.csv", "sinasc_001.csv", "sinasc_002.csv")) {
-        IngestOracle.addFile(c, s, dir.resolve(f), "LATIN1");
-      }
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertMatchesLatin1(c, s, dir.resolve("sinasc_000.csv"), dir.resolve("sinasc_001.csv"),
+          dir.resolve("sinasc_002.csv"));
       IngestOracle.assertBronzeMatches(c, s);
     }
   }
@@ -451,11 +436,8 @@ public class IngestPipelineTest {
       assertThat(IngestPipeline.isPartitioned(c, TableRef.of(s, "bronze_sinasc_raw")), is(true));
       assertThat("one partition per file", Db.queryLong(c, "SELECT count(*) FROM pg_inherits WHERE inhparent = '"
           + s + ".bronze_sinasc_raw'::regclass"), is(3L));
-      for (String f : List.of("sinasc_000.csv", "later_000.csv", "last_000.csv")) {
-        IngestOracle.addFile(c, s, dir.resolve(f), "LATIN1");
-      }
-      IngestOracle.build(c, s);
-      IngestOracle.assertMatches(c, s);
+      IngestOracle.assertMatchesLatin1(c, s, dir.resolve("sinasc_000.csv"), dir.resolve("later_000.csv"),
+          dir.resolve("last_000.csv"));
       IngestOracle.assertBronzeMatches(c, s);
     }
   }

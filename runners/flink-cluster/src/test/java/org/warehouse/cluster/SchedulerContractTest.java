@@ -273,11 +273,6 @@ public class SchedulerContractTest {
   }
 
   static Set<String> knownPipelines() throws Exception {
-    // the jar registers Flink's options only for Flink runs: a Flink flag on a DirectRunner run is named
-    Result flinkFlag = run(DB, "ingest", "--input=/nonexistent/*.csv", "--parallelism=2");
-    assertEquals(flinkFlag.toString(), 2, flinkFlag.exitCode);
-    assertThat(flinkFlag.output, containsString("--parallelism is a Flink runner option, and this run uses the "
-        + "DirectRunner (add --runner=FlinkRunner)"));
     Result help = run(null, "--help");
     Set<String> names = new LinkedHashSet<>();
     boolean inList = false;

@@ -41,7 +41,8 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  * Loads whole SINASC files straight into their tables, ONE transaction per file, written from the
  * worker that parses the file ({@link SinascFileReader}): BEGIN; (for a replaced file) delete its old
  * rows; COPY the typed rows into the fact table (binary) and the dead letters into rejects in ~1 MB
- * COPY statements while the file is read (no Beam element per row); at the end of the file check the
+ * chunks while the file is read (one COPY statement while the chunks go to the same table; no Beam
+ * element per row); at the end of the file check the
  * reject ratio and the SHA-256; then attach the file's bronze partition, insert the ledger row and a
  * summary row and COMMIT — or ROLLBACK (over {@code maxRejectRatio}, file-level error, any failure)
  * and record only the summary row (autocommit) with the refusal. A worker killed mid-file leaves
