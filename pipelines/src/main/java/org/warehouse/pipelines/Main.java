@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -85,7 +86,7 @@ public final class Main {
       out.println("usage: scripts/run " + command.name() + " [--option=value ...]");
       out.println("  " + command.summary());
       out.println();
-      OptionsHelp.print(out, command.optionsClass());
+      OptionsHelp.print(out, command.optionsClass(), DIRECT_BY_DEFAULT.contains(command.name()) ? "DirectRunner" : "FlinkRunner");
       return OK;
     }
     RunReport report = new RunReport(command.name());
@@ -96,9 +97,10 @@ public final class Main {
       options = PipelineOptionsFactory.fromArgs(effective).withValidation().as(command.optionsClass());
     } catch (IllegalArgumentException | UsageException e) {
       String flinkFlag = flinkOnlyFlag(e.getMessage());
+      String unknown = flinkFlag == null ? unknownOption(e.getMessage(), command) : null;
       err.println("error: " + (flinkFlag != null
           ? "--" + flinkFlag + " is a Flink runner option, and this run uses the DirectRunner (add --runner=FlinkRunner)"
-          : oneLine(e.getMessage())) + " (see: scripts/run " + command.name() + " --help)");
+          : unknown != null ? unknown : oneLine(e.getMessage())) + " (see: scripts/run " + command.name() + " --help)");
       return USAGE;
     }
     String reportFile = null;
@@ -232,6 +234,7 @@ public final class Main {
   }
 
   private static final Pattern MISSING_PROPERTY = Pattern.compile("missing a property named '([^']+)'");
+  private static final Pattern BEAM_SUGGESTION = Pattern.compile("Did you mean '([^']+)'\\?");
 
   /** The property of Beam's "missing a property named 'X'" when X is one of FlinkPipelineOptions', else null. */
   static String flinkOnlyFlag(String message) {
@@ -251,6 +254,53 @@ public final class Main {
       // no Flink runner in this jar
     }
     return null;
+  }
+
+  /**
+   * "unknown option --X for PIPELINE", with the pipeline's own options that X is close to (one contains
+   * the other, or at most 2 edits apart), for Beam's "Class interface …Options missing a property named
+   * 'X'"; null for any other message.
+   */
+  static String unknownOption(String message, Command<?> command) {
+    Matcher m = MISSING_PROPERTY.matcher(String.valueOf(message));
+    if (!m.find()) {
+      return null;
+    }
+    String given = m.group(1);
+    String g = given.toLowerCase(Locale.ROOT);
+    List<String> close = new ArrayList<>();
+    for (String o : OptionsHelp.ownOptions(command.optionsClass()).keySet()) {
+      String l = o.toLowerCase(Locale.ROOT);
+      if (l.contains(g) || g.contains(l) || editDistance(l, g) <= 2) {
+        close.add("--" + o);
+      }
+    }
+    String text = "unknown option --" + given + " for " + command.name();
+    if (close.isEmpty()) {
+      Matcher beams = BEAM_SUGGESTION.matcher(message); // Beam's guess among runner options (--runnner → --runner)
+      return beams.find() ? text + " (did you mean --" + beams.group(1) + "?)" : text;
+    }
+    return text + " (did you mean " + (close.size() == 1 ? close.get(0)
+        : String.join(", ", close.subList(0, close.size() - 1)) + " or " + close.get(close.size() - 1)) + "?)";
+  }
+
+  private static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   /** True when Flink's CLI ({@code flink run}) loaded this class: its user-code class loader is Flink's. */
@@ -287,7 +337,8 @@ public final class Main {
       s.printf("  %-16s %s%n", c.name(), c.summary());
     }
     s.println();
-    s.println("runner: Flink embedded mini-cluster by default (promote, ingest: the DirectRunner); --runner=DirectRunner, --runner=FlinkRunner, or --flinkMaster=HOST:PORT");
+    s.println("runner: Flink embedded mini-cluster by default (" + String.join(", ", DIRECT_BY_DEFAULT)
+        + ": the DirectRunner); --runner=DirectRunner, --runner=FlinkRunner, or --flinkMaster=HOST:PORT");
     s.println("exit codes: 0 ok, 1 run failed, 2 usage, 3 another run holds the lock");
   }
 

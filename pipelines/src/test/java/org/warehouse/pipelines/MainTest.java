@@ -42,6 +42,38 @@ public class MainTest {
   }
 
   @Test
+  public void anUnknownOptionIsAUsageErrorNamingItAndTheCloseOptionsOfThatPipeline() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+    // promote has --sourcePasswordFile and --targetPasswordFile (a name no options interface has: Beam
+    // accepts any option of an interface registered in this JVM, and other tests register them all)
+    assertEquals(2, Main.run(new String[] {"promote", "--sourceUrl=jdbc:postgresql://127.0.0.1:1/a",
+        "--targetUrl=jdbc:postgresql://127.0.0.1:1/b", "--password=/p"}, ps, ps));
+    assertThat(out.toString(StandardCharsets.UTF_8), containsString("error: unknown option --password for promote "
+        + "(did you mean --sourcePasswordFile or --targetPasswordFile?) (see: scripts/run promote --help)"));
+    out.reset();
+    assertEquals(2, Main.run(new String[] {"aggregate", "--jdbcUrl=jdbc:postgresql://127.0.0.1:1/a", "--jdbcUlr=x"}, ps, ps));
+    assertThat(out.toString(StandardCharsets.UTF_8), containsString("unknown option --jdbcUlr for aggregate (did you mean --jdbcUrl?)"));
+    out.reset();
+    assertEquals(2, Main.run(new String[] {"aggregate", "--jdbcUrl=jdbc:postgresql://127.0.0.1:1/a", "--frobnicate=1"}, ps, ps));
+    assertThat(out.toString(StandardCharsets.UTF_8), containsString("error: unknown option --frobnicate for aggregate (see:"));
+  }
+
+  @Test
+  public void helpNamesEachPipelinesDefaultRunner() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+    assertEquals(0, Main.run(new String[] {"--help"}, ps, ps));
+    assertThat(out.toString(StandardCharsets.UTF_8), containsString("(promote, ingest, dedupe: the DirectRunner)"));
+    for (String name : Main.commands().keySet()) {
+      out.reset();
+      assertEquals(0, Main.run(new String[] {name, "--help"}, ps, ps));
+      assertThat(name, out.toString(StandardCharsets.UTF_8), containsString("(default "
+          + (Main.DIRECT_BY_DEFAULT.contains(name) ? "DirectRunner" : "FlinkRunner") + "),"));
+    }
+  }
+
+  @Test
   public void noArgumentsIsUsageError() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);

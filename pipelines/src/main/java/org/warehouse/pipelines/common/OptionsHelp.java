@@ -15,19 +15,12 @@ import org.apache.beam.sdk.options.Validation;
 public final class OptionsHelp {
   private OptionsHelp() {}
 
-  public static void print(PrintStream out, Class<? extends PipelineOptions> options) {
-    Map<String, Method> getters = new TreeMap<>();
-    for (Method m : options.getMethods()) {
-      if (!m.getDeclaringClass().getName().startsWith("org.warehouse.") || m.getParameterCount() != 0
-          || m.isDefault() || java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
-        continue;
-      }
-      String n = m.getName();
-      String prop = n.startsWith("get") ? n.substring(3) : n.startsWith("is") ? n.substring(2) : null;
-      if (prop != null) {
-        getters.put(Introspector.decapitalize(prop), m);
-      }
-    }
+  /**
+   * Prints the pipeline's options and the runner flags; {@code defaultRunner} is the runner a run
+   * without --runner or --flinkMaster gets (the launcher's default for this pipeline).
+   */
+  public static void print(PrintStream out, Class<? extends PipelineOptions> options, String defaultRunner) {
+    Map<String, Method> getters = ownOptions(options);
     out.println("options:");
     for (Map.Entry<String, Method> e : getters.entrySet()) {
       Method m = e.getValue();
@@ -46,8 +39,26 @@ public final class OptionsHelp {
       }
     }
     out.println();
-    out.println("runner options (Beam/Flink): --runner=FlinkRunner|DirectRunner (default FlinkRunner),");
-    out.println("  --flinkMaster=[local]|HOST:PORT (default [local]), --parallelism=N (default: cores)");
+    out.println("runner options (Beam/Flink): --runner=FlinkRunner|DirectRunner (default " + defaultRunner + "),");
+    out.println("  --flinkMaster=[local]|HOST:PORT (implies the FlinkRunner; [local]: the embedded mini-cluster),");
+    out.println("  --parallelism=N (Flink; default: cores)");
+  }
+
+  /** The pipeline's own options (declared in org.warehouse interfaces): property name → getter, sorted. */
+  public static Map<String, Method> ownOptions(Class<? extends PipelineOptions> options) {
+    Map<String, Method> getters = new TreeMap<>();
+    for (Method m : options.getMethods()) {
+      if (!m.getDeclaringClass().getName().startsWith("org.warehouse.") || m.getParameterCount() != 0
+          || m.isDefault() || java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
+        continue;
+      }
+      String n = m.getName();
+      String prop = n.startsWith("get") ? n.substring(3) : n.startsWith("is") ? n.substring(2) : null;
+      if (prop != null) {
+        getters.put(Introspector.decapitalize(prop), m);
+      }
+    }
+    return getters;
   }
 
   private static String defaultOf(Method m) {
