@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -174,9 +175,14 @@ public class SchedulerContractTest {
   public void badUsageExits2() throws Exception {
     Result none = run(null);
     assertEquals(none.toString(), 2, none.exitCode);
-    Result unknown = run(null, "no-such-pipeline");
+    Path typoArchive = Path.of(Scripts.JAR + ".no-such-pipeline.jsa");
+    Files.deleteIfExists(typoArchive);
+    Result unknown = Scripts.run(TIMEOUT, Map.of("WH_JAVA_OPTS", ""), // "": the launcher's defaults, with its archive
+        List.of(Scripts.ROOT.resolve("scripts/run").toString(), "no-such-pipeline"));
     assertEquals(unknown.toString(), 2, unknown.exitCode);
     assertThat(unknown.output, containsString("unknown pipeline 'no-such-pipeline'"));
+    // scripts/run keeps a class-data archive per pipeline name; a usage error keeps none
+    assertFalse(Files.exists(typoArchive));
     Result badOption = run(DB, "aggregate", "--noSuchOption=1");
     assertEquals(badOption.toString(), 2, badOption.exitCode);
     assertThat(badOption.output, containsString("see: scripts/run aggregate --help"));
