@@ -100,7 +100,8 @@ public final class Main {
       String unknown = flinkFlag == null ? unknownOption(e.getMessage(), command) : null;
       err.println("error: " + (flinkFlag != null
           ? "--" + flinkFlag + " is a Flink runner option, and this run uses the DirectRunner (add --runner=FlinkRunner)"
-          : unknown != null ? unknown : oneLine(e.getMessage())) + " (see: scripts/run " + command.name() + " --help)");
+          : unknown != null ? unknown : missingRequired(oneLine(e.getMessage()))) + " (see: scripts/run " + command.name()
+          + " --help)");
       return USAGE;
     }
     String reportFile = null;
@@ -282,6 +283,14 @@ public final class Main {
     }
     return text + " (did you mean " + (close.size() == 1 ? close.get(0)
         : String.join(", ", close.subList(0, close.size() - 1)) + " or " + close.get(close.size() - 1)) + "?)";
+  }
+
+  private static final Pattern MISSING_REQUIRED = Pattern.compile("Missing required value for \\[(--\\w+), \"([^\"]*)\"\\]\\.?");
+
+  /** Beam's "Missing required value for [--out, "Directory …"]." as "missing required option --out (Directory …)". */
+  static String missingRequired(String message) {
+    Matcher m = MISSING_REQUIRED.matcher(message);
+    return m.find() ? "missing required option " + m.group(1) + " (" + m.group(2) + ")" : message;
   }
 
   private static int editDistance(String a, String b) {

@@ -60,6 +60,15 @@ public class MainTest {
   }
 
   @Test
+  public void aMissingRequiredOptionIsNamedWithItsDescription() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+    assertEquals(2, Main.run(new String[] {"generate-csv", "--births=10"}, ps, ps));
+    assertThat(out.toString(StandardCharsets.UTF_8), containsString("error: missing required option --out (Directory to "
+        + "write the files into (created when missing)) (see: scripts/run generate-csv --help)"));
+  }
+
+  @Test
   public void helpNamesEachPipelinesDefaultRunner() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
