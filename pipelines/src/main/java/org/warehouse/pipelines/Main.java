@@ -14,6 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.warehouse.pipelines.common.BeamStdoutFilter;
 import org.warehouse.pipelines.common.Command;
 import org.warehouse.pipelines.common.LockHeldException;
 import org.warehouse.pipelines.common.OptionsHelp;
@@ -64,6 +65,7 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    System.setOut(BeamStdoutFilter.wrap(System.out)); // Beam's JdbcIO prints debug lines there
     System.exit(run(args, System.out, System.err));
   }
 

@@ -103,6 +103,31 @@ public class SchedulerContractTest {
   }
 
   /**
+   * A successful run's output is ours only: Beam's JdbcIO prints the schema name of each read query
+   * ("null" for a sub-query) to stdout, and the launcher drops those lines (dedupe reads through JdbcIO).
+   */
+  @Test
+  public void aSuccessfulRunPrintsOnlyItsOwnLines() throws Exception {
+    try (Connection c = OTHER_DB.connect()) {
+      Db.execute(c, "DROP TABLE IF EXISTS public.kids, public.kids_dedupe_backup");
+      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text, "
+          + "synced_at timestamptz DEFAULT now())");
+      Db.execute(c, "INSERT INTO public.kids (parent_pk, child_id, payload) "
+          + "SELECT g % 20, g % 3, 'p' || g FROM generate_series(1, 600) g");
+    }
+    Result r = run(OTHER_DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id");
+    assertEquals(r.toString(), 0, r.exitCode);
+    assertThat(r.output, containsString("kids: 600 rows read / 540 duplicates / 60 kept"));
+    for (String line : r.output.split("\n")) {
+      assertThat(r.toString(), line.strip(), not(is("null")));
+    }
+    try (Connection c = OTHER_DB.connect()) {
+      assertEquals(60, Db.queryLong(c, "SELECT count(*) FROM public.kids"));
+      assertEquals(60, Db.queryLong(c, "SELECT count(DISTINCT (parent_pk, child_id)) FROM public.kids"));
+    }
+  }
+
+  /**
    * kill -9 of an ingest JVM while it COPYs: no part of any file is visible (a file is in the ledger,
    * fact_births and bronze completely or not at all), and the next run loads every file once and leaves
    * no load table behind.
