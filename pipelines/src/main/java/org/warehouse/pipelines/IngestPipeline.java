@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.Charset;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.sql.Array;
 import java.sql.Connection;
@@ -241,7 +243,11 @@ public final class IngestPipeline {
       }
     }
     if (files.isEmpty()) {
-      throw new WarehouseException("no file matches --input=" + o.getInput() + ": check the path or glob");
+      String in = o.getInput();
+      boolean directory = !in.contains("*") && !in.contains("?") && Files.isDirectory(Path.of(in));
+      throw new WarehouseException("no file matches --input=" + in + (directory
+          ? ": it is a directory; give a glob of its files, e.g. --input='" + in.replaceAll("/+$", "") + "/*.csv*'"
+          : ": check the path or glob"));
     }
     files.sort((a, b) -> a.name.compareTo(b.name));
     return files;

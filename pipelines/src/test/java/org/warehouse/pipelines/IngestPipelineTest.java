@@ -476,6 +476,17 @@ public class IngestPipelineTest {
   }
 
   @Test
+  public void anInputThatMatchesNoFileIsNamedAndADirectoryGetsAGlobToUse() throws Exception {
+    Path dir = tmp.newFolder("exports").toPath();
+    WarehouseException e = assertThrows(WarehouseException.class,
+        () -> IngestPipeline.match(options(DB, "unused", dir.toString())));
+    assertThat(e.getMessage(), is("no file matches --input=" + dir + ": it is a directory; give a glob of its files, "
+        + "e.g. --input='" + dir + "/*.csv*'"));
+    e = assertThrows(WarehouseException.class, () -> IngestPipeline.match(options(DB, "unused", dir + "/*.csv")));
+    assertThat(e.getMessage(), is("no file matches --input=" + dir + "/*.csv: check the path or glob"));
+  }
+
+  @Test
   public void generateCsvRunsFromTheLauncherWithoutADatabase() throws Exception {
     Path dir = tmp.newFolder("launcher").toPath();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
