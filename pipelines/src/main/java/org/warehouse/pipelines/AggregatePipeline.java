@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -116,8 +117,8 @@ public final class AggregatePipeline {
         long verified = System.nanoTime();
         report.detail("checkSeconds", (checked - started) / 1e9).detail("pipelineSeconds", (piped - checked) / 1e9)
             .detail("verifySeconds", (verified - piped) / 1e9);
-        LOG.info("checks {} s, pipeline {} s, reconcile + keys {} s", (checked - started) / 1_000_000_000.0,
-            (piped - checked) / 1_000_000_000.0, (verified - piped) / 1_000_000_000.0);
+        LOG.info("checks {} s, pipeline {} s, reconcile + keys {} s", String.format(Locale.ROOT, "%.1f", (checked - started) / 1e9),
+            String.format(Locale.ROOT, "%.1f", (piped - checked) / 1e9), String.format(Locale.ROOT, "%.1f", (verified - piped) / 1e9));
         List<TableSwap.Swap> swaps = new ArrayList<>();
         for (AggTable t : AggTable.values()) {
           swaps.add(new TableSwap.Swap(staging.get(t), targets.get(t)));
