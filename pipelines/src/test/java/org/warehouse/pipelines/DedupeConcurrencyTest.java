@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
+import static org.junit.Assume.assumeTrue;
 import static org.warehouse.pipelines.DedupeTestSupport.checksum;
 import static org.warehouse.pipelines.DedupeTestSupport.exceptBothWays;
 import static org.warehouse.pipelines.DedupeTestSupport.options;
@@ -273,6 +274,52 @@ public class DedupeConcurrencyTest {
       assertThat(((Number) details.get("dry.t.nullKeyRows")).longValue(), equalTo(nullKeys));
       assertThat(((Number) details.get("dry.t.duplicates")).longValue(),
           equalTo(Db.countRows(c, org.warehouse.transforms.jdbc.TableRef.of("dry", "t")) - distinct - nullKeys));
+    }
+  }
+
+  /**
+   * A survivor that someone deletes between the pipeline's choice and the final step: the final step
+   * notices (its one scan finds fewer survivors than chosen), changes nothing and exits 1. The delete
+   * is made by an event trigger that fires when the pipeline adds the key of its survivor table.
+   */
+  @Test
+  public void aSurvivorDeletedDuringTheRunStopsTheFinalStepAndChangesNothing() throws Exception {
+    String afterDelete;
+    long deleted;
+    try (Connection c = DB.connect()) {
+      assumeTrue("event triggers need a superuser", Db.queryLong(c, "SELECT rolsuper::int FROM pg_roles "
+          + "WHERE rolname = current_user") == 1);
+      DedupeTestSupport.createHandBuilt(c, "gone", 1500);
+      Db.execute(c, "CREATE TABLE gone.before AS SELECT * FROM gone.t");
+      Db.execute(c, "CREATE TABLE gone.deleted (id bigint)");
+      Db.execute(c, "CREATE FUNCTION gone.delete_a_survivor() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN "
+          + "IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'gone.t__dedupe_keep') THEN "
+          + "WITH d AS (DELETE FROM gone.t WHERE id = (SELECT max(id) FROM gone.t__dedupe_keep) RETURNING id) "
+          + "INSERT INTO gone.deleted SELECT id FROM d; END IF; END $$");
+      Db.execute(c, "CREATE EVENT TRIGGER gone_delete_a_survivor ON ddl_command_end WHEN TAG IN ('ALTER TABLE') "
+          + "EXECUTE FUNCTION gone.delete_a_survivor()");
+    }
+    DedupeTestSupport.Launch run;
+    try {
+      run = DedupeTestSupport.launchDedupe(DB, "--table=gone.t", "--naturalKey=a,b", "--runner=DirectRunner");
+    } finally {
+      try (Connection c = DB.connect()) {
+        Db.execute(c, "DROP EVENT TRIGGER gone_delete_a_survivor");
+      }
+    }
+    assertThat(run.err, run.code, equalTo(1));
+    assertThat(run.err, containsString("table gone.t: 1 surviving row(s) were deleted or changed by someone else during "
+        + "the run; nothing was changed, re-run dedupe"));
+    try (Connection c = DB.connect()) {
+      deleted = Db.queryLong(c, "SELECT id FROM gone.deleted");
+      afterDelete = checksum(c, "gone.t");
+      // the table is what it was minus the one row deleted
+      Db.execute(c, "DELETE FROM gone.before WHERE id = " + deleted);
+      assertThat(afterDelete, equalTo(checksum(c, "gone.before")));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep', "
+          + "'t__dedupe_copy') AND relnamespace = 'gone'::regnamespace"), equalTo(0L));
+      assertThat("no unique constraint added", Db.queryLong(c, "SELECT count(*) FROM pg_constraint "
+          + "WHERE conrelid = 'gone.t'::regclass AND contype = 'u'"), equalTo(0L));
     }
   }
 

@@ -182,8 +182,8 @@ public final class DedupeSql {
    * <table>__dedupe_copy}. Any failure rolls the whole transaction back: the table is as it was.
    *
    * <p>TRUNCATE path ({@code truncateBlocker} null): {@code LOCK … ACCESS EXCLUSIVE} (readers and
-   * writers wait for this short tail only); copy the survivors and the rows inserted after the
-   * snapshot into a temp table; reconcile the latter with the same rule (losers inserted after the
+   * writers wait for this short tail only); copy the survivors still there and the rows inserted after
+   * the snapshot into a temp table, in one scan of the table (no index on id is assumed); reconcile the latter with the same rule (losers inserted after the
    * snapshot go to the backup); TRUNCATE (transactional, same OID); re-insert; add the UNIQUE
    * constraint on the small table; validate; rename the copy to the backup; ANALYZE; commit.
    *
@@ -213,10 +213,6 @@ public final class DedupeSql {
       Db.execute(c, "ALTER TABLE " + copy.quoted() + " RENAME TO " + Sql.quoteIdent(backup.name()));
       Db.execute(c, "ALTER TABLE " + backup.quoted() + " RESET (autovacuum_enabled)");
       if (o.truncated) {
-        // ... and the survivors (snapshot rows: they do not change) go to a temp table.
-        Db.execute(c, "DROP TABLE IF EXISTS pg_temp.dedupe_rows");
-        Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + keep.quoted() + " k JOIN "
-            + q + " t ON t.id = k.id");
         o.lockMode = "ACCESS EXCLUSIVE";
         Db.execute(c, "LOCK TABLE " + q + " IN ACCESS EXCLUSIVE MODE");
         lockedAt = System.nanoTime();
@@ -236,24 +232,35 @@ public final class DedupeSql {
         Db.execute(c, "LOCK TABLE " + q + " IN SHARE ROW EXCLUSIVE MODE");
         lockedAt = System.nanoTime();
       }
-      long finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + q));
-      Object[] inserted = countAndChecksum(c, table, snapshotMaxId, finalMaxId);
-      o.insertedDuringRun = (Long) inserted[0];
       // The rows that stay: survivors of the snapshot + rows inserted since (reconciled below).
       String rows;
+      long finalMaxId;
+      Object[] inserted;
       if (o.truncated) {
-        rows = "pg_temp.dedupe_rows";
-        // Every survivor still there (under the lock; index probes of the ids)?
-        long present = Db.queryLong(c, "SELECT count(*) FROM " + rows + " r WHERE EXISTS (SELECT 1 FROM " + q
-            + " t WHERE t.id = r.id)");
-        if (present != kept) {
+        // ONE scan of the table under the lock (it has no index on id to probe): the survivors still there
+        // and every row inserted since the snapshot, into a temp table; the rest is read from that.
+        TableRef staying = TableRef.of("pg_temp", "dedupe_rows");
+        rows = staying.quoted();
+        Db.execute(c, "DROP TABLE IF EXISTS " + rows);
+        Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + q + " t LEFT JOIN "
+            + keep.quoted() + " k ON k.id = t.id WHERE k.id IS NOT NULL OR t.id > " + snapshotMaxId);
+        // Every survivor still there, once?
+        long present = Db.queryLong(c, "SELECT count(*) FROM " + rows + " WHERE id <= " + snapshotMaxId);
+        if (present < kept) {
           throw vanished(table, kept - present);
+        } else if (present > kept) {
+          throw new WarehouseException("table " + table + ": " + (present - kept) + " surviving id(s) appear more than "
+              + "once (id is not unique); nothing was changed");
         }
-        update(c, "INSERT INTO " + rows + " SELECT * FROM " + q + " WHERE id > " + snapshotMaxId);
+        finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + rows));
+        inserted = countAndChecksum(c, staying, snapshotMaxId, finalMaxId);
         o.removedSnapshot = snapshotRows - kept;
       } else {
         rows = q;
+        finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + q));
+        inserted = countAndChecksum(c, table, snapshotMaxId, finalMaxId);
       }
+      o.insertedDuringRun = (Long) inserted[0];
       if (o.insertedDuringRun > 0) {
         String cols = "t.id, " + prefixed("t.", t.naturalKey()) + ", t." + Sql.quoteIdent(t.latest());
         // Candidates of the keys written since the snapshot: those rows + the survivors of their keys.
