@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.dedupe.DedupeSql;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 
@@ -32,13 +33,28 @@ public class DedupeConcurrencyTest {
 
   @Test
   public void rowsInsertedByAnotherConnectionDuringTheRunAreNotLost() throws Exception {
+    rowsInsertedDuringTheRunAreNotLost("conc", true);
+  }
+
+  /** The same on a table without an index on id (the final step then reads it in one scan). */
+  @Test
+  public void rowsInsertedDuringTheRunIntoATableWithoutAnIdIndexAreNotLost() throws Exception {
+    rowsInsertedDuringTheRunAreNotLost("concnoidx", false);
+  }
+
+  private static void rowsInsertedDuringTheRunAreNotLost(String schema, boolean idIndex) throws Exception {
     try (Connection c = DB.connect()) {
-      DedupeTestSupport.createHandBuilt(c, "conc", 3000);
+      DedupeTestSupport.createHandBuilt(c, schema, 3000);
+      if (!idIndex) {
+        Db.execute(c, "ALTER TABLE " + schema + ".t DROP CONSTRAINT t_pkey");
+      }
+      assertThat(DedupeSql.idIndexed(c, org.warehouse.transforms.jdbc.TableRef.of(schema, "t")), equalTo(idIndex));
     }
-    FakeEtl etl = FakeEtl.start("conc");
+    FakeEtl etl = FakeEtl.start(schema);
     RunReport report = new RunReport("dedupe");
     try {
-      DedupePipeline.run(options(DB, "--table=conc.t", "--naturalKey=a,b", "--partialInDatabase=false"), report);
+      DedupePipeline.run(options(DB, "--table=" + schema + ".t", "--naturalKey=a,b", "--partialInDatabase=false"),
+          report);
       Thread.sleep(300); // keep writing after the constraint exists
     } finally {
       etl.stop();
@@ -46,8 +62,8 @@ public class DedupeConcurrencyTest {
     List<long[]> inserted = etl.inserted;
     java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
     assertThat("the ETL inserted between snapshot and final step",
-        ((Number) details.get("conc.t.insertedDuringRun")).longValue(), greaterThan(0L));
-    assertNothingLost("conc", inserted);
+        ((Number) details.get(schema + ".t.insertedDuringRun")).longValue(), greaterThan(0L));
+    assertNothingLost(schema, inserted);
   }
 
   /**
@@ -284,42 +300,56 @@ public class DedupeConcurrencyTest {
    */
   @Test
   public void aSurvivorDeletedDuringTheRunStopsTheFinalStepAndChangesNothing() throws Exception {
+    aSurvivorDeletedDuringTheRunChangesNothing("gone", true);
+  }
+
+  @Test
+  public void aSurvivorDeletedDuringTheRunFromATableWithoutAnIdIndexStopsTheFinalStepToo() throws Exception {
+    aSurvivorDeletedDuringTheRunChangesNothing("gonenoidx", false);
+  }
+
+  private static void aSurvivorDeletedDuringTheRunChangesNothing(String schema, boolean idIndex) throws Exception {
     String afterDelete;
     long deleted;
     try (Connection c = DB.connect()) {
       assumeTrue("event triggers need a superuser", Db.queryLong(c, "SELECT rolsuper::int FROM pg_roles "
           + "WHERE rolname = current_user") == 1);
-      DedupeTestSupport.createHandBuilt(c, "gone", 1500);
-      Db.execute(c, "CREATE TABLE gone.before AS SELECT * FROM gone.t");
-      Db.execute(c, "CREATE TABLE gone.deleted (id bigint)");
-      Db.execute(c, "CREATE FUNCTION gone.delete_a_survivor() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN "
-          + "IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'gone.t__dedupe_keep') THEN "
-          + "WITH d AS (DELETE FROM gone.t WHERE id = (SELECT max(id) FROM gone.t__dedupe_keep) RETURNING id) "
-          + "INSERT INTO gone.deleted SELECT id FROM d; END IF; END $$");
+      DedupeTestSupport.createHandBuilt(c, schema, 1500);
+      if (!idIndex) {
+        Db.execute(c, "ALTER TABLE " + schema + ".t DROP CONSTRAINT t_pkey");
+      }
+      assertThat(DedupeSql.idIndexed(c, org.warehouse.transforms.jdbc.TableRef.of(schema, "t")), equalTo(idIndex));
+      Db.execute(c, "CREATE TABLE " + schema + ".before AS SELECT * FROM " + schema + ".t");
+      Db.execute(c, "CREATE TABLE " + schema + ".deleted (id bigint)");
+      Db.execute(c, "CREATE FUNCTION " + schema + ".delete_a_survivor() RETURNS event_trigger LANGUAGE plpgsql "
+          + "AS $$ BEGIN IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() "
+          + "WHERE object_identity = '" + schema + ".t__dedupe_keep') THEN "
+          + "WITH d AS (DELETE FROM " + schema + ".t WHERE id = (SELECT max(id) FROM " + schema + ".t__dedupe_keep) "
+          + "RETURNING id) INSERT INTO " + schema + ".deleted SELECT id FROM d; END IF; END $$");
       Db.execute(c, "CREATE EVENT TRIGGER gone_delete_a_survivor ON ddl_command_end WHEN TAG IN ('ALTER TABLE') "
-          + "EXECUTE FUNCTION gone.delete_a_survivor()");
+          + "EXECUTE FUNCTION " + schema + ".delete_a_survivor()");
     }
     DedupeTestSupport.Launch run;
     try {
-      run = DedupeTestSupport.launchDedupe(DB, "--table=gone.t", "--naturalKey=a,b", "--runner=DirectRunner");
+      run = DedupeTestSupport.launchDedupe(DB, "--table=" + schema + ".t", "--naturalKey=a,b", "--runner=DirectRunner");
     } finally {
       try (Connection c = DB.connect()) {
         Db.execute(c, "DROP EVENT TRIGGER gone_delete_a_survivor");
       }
     }
     assertThat(run.err, run.code, equalTo(1));
-    assertThat(run.err, containsString("table gone.t: 1 surviving row(s) were deleted or changed by someone else during "
-        + "the run; nothing was changed, re-run dedupe"));
+    assertThat(run.err, containsString("table " + schema + ".t: 1 surviving row(s) were deleted or changed by someone "
+        + "else during the run; nothing was changed, re-run dedupe"));
     try (Connection c = DB.connect()) {
-      deleted = Db.queryLong(c, "SELECT id FROM gone.deleted");
-      afterDelete = checksum(c, "gone.t");
+      deleted = Db.queryLong(c, "SELECT id FROM " + schema + ".deleted");
+      afterDelete = checksum(c, schema + ".t");
       // the table is what it was minus the one row deleted
-      Db.execute(c, "DELETE FROM gone.before WHERE id = " + deleted);
-      assertThat(afterDelete, equalTo(checksum(c, "gone.before")));
+      Db.execute(c, "DELETE FROM " + schema + ".before WHERE id = " + deleted);
+      assertThat(afterDelete, equalTo(checksum(c, schema + ".before")));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep', "
-          + "'t__dedupe_copy') AND relnamespace = 'gone'::regnamespace"), equalTo(0L));
+          + "'t__dedupe_copy') AND relnamespace = '" + schema + "'::regnamespace"), equalTo(0L));
       assertThat("no unique constraint added", Db.queryLong(c, "SELECT count(*) FROM pg_constraint "
-          + "WHERE conrelid = 'gone.t'::regclass AND contype = 'u'"), equalTo(0L));
+          + "WHERE conrelid = '" + schema + ".t'::regclass AND contype = 'u'"), equalTo(0L));
     }
   }
 

@@ -183,7 +183,8 @@ public final class DedupeSql {
    *
    * <p>TRUNCATE path ({@code truncateBlocker} null): {@code LOCK … ACCESS EXCLUSIVE} (readers and
    * writers wait for this short tail only); copy the survivors still there and the rows inserted after
-   * the snapshot into a temp table, in one scan of the table (no index on id is assumed); reconcile the latter with the same rule (losers inserted after the
+   * the snapshot into a temp table (with an index on id: the survivors before the lock, then index
+   * probes and an id range under it; without: one scan of the table under the lock); reconcile the latter with the same rule (losers inserted after the
    * snapshot go to the backup); TRUNCATE (transactional, same OID); re-insert; add the UNIQUE
    * constraint on the small table; validate; rename the copy to the backup; ANALYZE; commit.
    *
@@ -212,7 +213,15 @@ public final class DedupeSql {
       // Before any strong lock on the table: the copy becomes the backup (renamed back on rollback)...
       Db.execute(c, "ALTER TABLE " + copy.quoted() + " RENAME TO " + Sql.quoteIdent(backup.name()));
       Db.execute(c, "ALTER TABLE " + backup.quoted() + " RESET (autovacuum_enabled)");
+      TableRef staying = TableRef.of("pg_temp", "dedupe_rows");
+      boolean idIndexed = o.truncated && idIndexed(c, table);
       if (o.truncated) {
+        Db.execute(c, "DROP TABLE IF EXISTS " + staying.quoted());
+        if (idIndexed) {
+          // ... and the survivors (snapshot rows: they do not change) go to a temp table, by index probes.
+          Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + keep.quoted() + " k JOIN "
+              + q + " t ON t.id = k.id");
+        }
         o.lockMode = "ACCESS EXCLUSIVE";
         Db.execute(c, "LOCK TABLE " + q + " IN ACCESS EXCLUSIVE MODE");
         lockedAt = System.nanoTime();
@@ -236,12 +245,23 @@ public final class DedupeSql {
       String rows;
       long finalMaxId;
       Object[] inserted;
-      if (o.truncated) {
-        // ONE scan of the table under the lock (it has no index on id to probe): the survivors still there
-        // and every row inserted since the snapshot, into a temp table; the rest is read from that.
-        TableRef staying = TableRef.of("pg_temp", "dedupe_rows");
+      if (o.truncated && idIndexed) {
         rows = staying.quoted();
-        Db.execute(c, "DROP TABLE IF EXISTS " + rows);
+        // Index probes under the lock: every survivor still there? then the rows inserted since the snapshot.
+        long present = Db.queryLong(c, "SELECT count(*) FROM " + rows + " r WHERE EXISTS (SELECT 1 FROM " + q
+            + " t WHERE t.id = r.id)");
+        if (present != kept) {
+          throw vanished(table, kept - present);
+        }
+        finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + q));
+        inserted = countAndChecksum(c, table, snapshotMaxId, finalMaxId);
+        update(c, "INSERT INTO " + rows + " SELECT * FROM " + q + " WHERE id > " + snapshotMaxId);
+        o.removedSnapshot = snapshotRows - kept;
+      } else if (o.truncated) {
+        // No index on id: ONE scan of the table under the lock (each of the statements above would be a scan,
+        // and PostgreSQL hashes the big side for the survivor check): the survivors still there and every
+        // row inserted since the snapshot into the temp table, by a hash join on the survivor ids.
+        rows = staying.quoted();
         Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + q + " t LEFT JOIN "
             + keep.quoted() + " k ON k.id = t.id WHERE k.id IS NOT NULL OR t.id > " + snapshotMaxId);
         // Every survivor still there, once?
@@ -336,6 +356,14 @@ public final class DedupeSql {
     } finally {
       c.setAutoCommit(true);
     }
+  }
+
+  /** True when a valid, non-partial btree index on the table starts with column id. */
+  public static boolean idIndexed(Connection c, TableRef table) throws SQLException {
+    return Db.queryLong(c, "SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        + "JOIN pg_am am ON am.oid = i.relam JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
+        + "WHERE x.indrelid = " + Sql.literal(table.quoted()) + "::regclass AND a.attname = 'id' AND am.amname = 'btree' "
+        + "AND x.indisvalid AND x.indpred IS NULL") > 0;
   }
 
   private static WarehouseException vanished(TableRef table, long n) {
