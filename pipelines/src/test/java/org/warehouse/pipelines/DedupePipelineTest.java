@@ -90,6 +90,9 @@ public class DedupePipelineTest {
     assertThat(report.tables().size(), equalTo(6));
     java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
     assertThat(String.valueOf(details.get("breezeway.property_photos.replacedBy")), equalTo("truncate"));
+    // reservation_guests has no duplicates: every row survives, so its duplicates (none) are deleted
+    // instead of TRUNCATE + re-insert of the whole table under an exclusive lock
+    assertThat(String.valueOf(details.get("breezeway.reservation_guests.replacedBy")), equalTo("delete"));
 
     // Second run: nothing to do, nothing changed (backups kept, rows identical).
     Map<ChildTable, String> afterFirst = new HashMap<>();
