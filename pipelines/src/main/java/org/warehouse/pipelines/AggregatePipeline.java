@@ -117,8 +117,8 @@ public final class AggregatePipeline {
         long verified = System.nanoTime();
         report.detail("checkSeconds", (checked - started) / 1e9).detail("pipelineSeconds", (piped - checked) / 1e9)
             .detail("verifySeconds", (verified - piped) / 1e9);
-        LOG.info("checks {} s, pipeline {} s, reconcile + keys {} s", String.format(Locale.ROOT, "%.1f", (checked - started) / 1e9),
-            String.format(Locale.ROOT, "%.1f", (piped - checked) / 1e9), String.format(Locale.ROOT, "%.1f", (verified - piped) / 1e9));
+        LOG.info("checks {} s, pipeline {} s, reconcile + keys {} s", seconds(checked - started),
+            seconds(piped - checked), seconds(verified - piped));
         List<TableSwap.Swap> swaps = new ArrayList<>();
         for (AggTable t : AggTable.values()) {
           swaps.add(new TableSwap.Swap(staging.get(t), targets.get(t)));
@@ -255,5 +255,9 @@ public final class AggregatePipeline {
     long rowsWithCnes;
     long minId;
     long maxId;
+  }
+
+  private static String seconds(long nanos) {
+    return String.format(Locale.ROOT, "%.1f", nanos / 1e9);
   }
 }

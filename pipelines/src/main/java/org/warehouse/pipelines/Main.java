@@ -88,7 +88,8 @@ public final class Main {
       out.println("usage: scripts/run " + command.name() + " [--option=value ...]");
       out.println("  " + command.summary());
       out.println();
-      OptionsHelp.print(out, command.optionsClass(), DIRECT_BY_DEFAULT.contains(command.name()) ? "DirectRunner" : "FlinkRunner");
+      OptionsHelp.print(out, command.optionsClass(),
+          DIRECT_BY_DEFAULT.contains(command.name()) ? "DirectRunner" : "FlinkRunner");
       return OK;
     }
     RunReport report = new RunReport(command.name());
@@ -287,7 +288,8 @@ public final class Main {
         : String.join(", ", close.subList(0, close.size() - 1)) + " or " + close.get(close.size() - 1)) + "?)";
   }
 
-  private static final Pattern MISSING_REQUIRED = Pattern.compile("Missing required value for \\[(--\\w+), \"([^\"]*)\"\\]\\.?");
+  private static final Pattern MISSING_REQUIRED =
+      Pattern.compile("Missing required value for \\[(--\\w+), \"([^\"]*)\"\\]\\.?");
 
   /** Beam's "Missing required value for [--out, "Directory …"]." as "missing required option --out (Directory …)". */
   static String missingRequired(String message) {

@@ -295,7 +295,7 @@ public class DedupeConcurrencyTest {
 
   /**
    * A survivor that someone deletes between the pipeline's choice and the final step: the final step
-   * notices (its one scan finds fewer survivors than chosen), changes nothing and exits 1. The delete
+   * notices (it finds fewer survivors than the pipeline chose), changes nothing and exits 1. The delete
    * is made by an event trigger that fires when the pipeline adds the key of its survivor table.
    */
   @Test

@@ -184,13 +184,15 @@ public final class DedupeSql {
    * <p>TRUNCATE path ({@code truncateBlocker} null): {@code LOCK … ACCESS EXCLUSIVE} (readers and
    * writers wait for this short tail only); copy the survivors still there and the rows inserted after
    * the snapshot into a temp table (with an index on id: the survivors before the lock, then index
-   * probes and an id range under it; without: one scan of the table under the lock); reconcile the latter with the same rule (losers inserted after the
-   * snapshot go to the backup); TRUNCATE (transactional, same OID); re-insert; add the UNIQUE
-   * constraint on the small table; validate; rename the copy to the backup; ANALYZE; commit.
+   * probes and an id range under it; without: one scan of the table under the lock); reconcile the
+   * latter with the same rule (losers inserted after the snapshot go to the backup); TRUNCATE
+   * (transactional, same OID); re-insert; add the UNIQUE constraint on the small table; validate;
+   * rename the copy to the backup; ANALYZE; commit.
    *
-   * <p>DELETE path (FK-referenced tables etc., and tables where most rows survive): without blocking the ETL (row locks only) delete every
-   * snapshot row that is not its key's survivor; then under SHARE ROW EXCLUSIVE (reads go on, writes
-   * wait) reconcile the rows inserted since the snapshot, add the constraint, validate, ANALYZE.
+   * <p>DELETE path (FK-referenced tables etc., and tables where most rows survive): without blocking
+   * the ETL (row locks only) delete every snapshot row that is not its key's survivor; then under
+   * SHARE ROW EXCLUSIVE (reads go on, writes wait) reconcile the rows inserted since the snapshot, add
+   * the constraint, validate, ANALYZE.
    */
   public static Outcome finish(Connection c, DedupeTarget t, long snapshotMaxId, long snapshotRows,
       BigDecimal snapshotChecksum, int lockTimeoutSeconds) throws SQLException {
@@ -264,9 +266,9 @@ public final class DedupeSql {
         update(c, "INSERT INTO " + rows + " SELECT * FROM " + q + " WHERE id > " + snapshotMaxId);
         o.removedSnapshot = snapshotRows - kept;
       } else if (o.truncated) {
-        // No index on id: ONE scan of the table under the lock (each of the statements above would be a scan,
-        // and PostgreSQL hashes the big side for the survivor check): the survivors still there and every
-        // row inserted since the snapshot into the temp table, by a hash join on the survivor ids.
+        // No index on id: ONE scan of the table under the lock (each statement above would be a scan, and
+        // PostgreSQL hashes the big side for the survivor check): the survivors still there and every row
+        // inserted since the snapshot into the temp table, by a hash join on the survivor ids.
         rows = staying.quoted();
         Db.execute(c, "CREATE TEMP TABLE dedupe_rows ON COMMIT DROP AS SELECT t.* FROM " + q + " t LEFT JOIN "
             + keep.quoted() + " k ON k.id = t.id WHERE k.id IS NOT NULL OR t.id > " + snapshotMaxId);
