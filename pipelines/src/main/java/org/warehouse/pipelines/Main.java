@@ -121,7 +121,7 @@ public final class Main {
       command.run(options, report);
       code = OK;
     } catch (UsageException | IllegalArgumentException e) {
-      error = oneLine(e.getMessage());
+      error = missingRequired(oneLine(e.getMessage()));
       err.println("error: " + error + " (see: scripts/run " + command.name() + " --help)");
       code = USAGE;
     } catch (LockHeldException e) {
@@ -288,13 +288,21 @@ public final class Main {
         : String.join(", ", close.subList(0, close.size() - 1)) + " or " + close.get(close.size() - 1)) + "?)";
   }
 
-  private static final Pattern MISSING_REQUIRED =
-      Pattern.compile("Missing required value for \\[(--\\w+), \"([^\"]*)\"\\]\\.?");
+  private static final Pattern MISSING_REQUIRED = Pattern.compile(
+      "Missing required value for \\[(?:(--\\w+)|[^\\]\"]*\\.(?:get|is)(\\w+)\\(\\)), \"([^\"]*)\"\\]\\.?");
 
-  /** Beam's "Missing required value for [--out, "Directory …"]." as "missing required option --out (Directory …)". */
+  /**
+   * Beam's "Missing required value for [--out, "Directory …"]." (or, when a runner checks its options,
+   * "[public abstract … DataflowPipelineOptions.getProject(), "Project id. …"]") as "missing required
+   * option --out (Directory …)"; any other message unchanged.
+   */
   static String missingRequired(String message) {
     Matcher m = MISSING_REQUIRED.matcher(message);
-    return m.find() ? "missing required option " + m.group(1) + " (" + m.group(2) + ")" : message;
+    if (!m.find()) {
+      return message;
+    }
+    String option = m.group(1) != null ? m.group(1) : "--" + java.beans.Introspector.decapitalize(m.group(2));
+    return "missing required option " + option + " (" + m.group(3) + ")";
   }
 
   private static int editDistance(String a, String b) {

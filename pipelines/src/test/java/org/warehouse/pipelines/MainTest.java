@@ -2,6 +2,7 @@ package org.warehouse.pipelines;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.Assert.assertEquals;
 
 import java.io.ByteArrayOutputStream;
@@ -66,6 +67,11 @@ public class MainTest {
     assertEquals(2, Main.run(new String[] {"generate-csv", "--births=10"}, ps, ps));
     assertThat(out.toString(StandardCharsets.UTF_8), containsString("error: missing required option --out (Directory to "
         + "write the files into (created when missing)) (see: scripts/run generate-csv --help)"));
+    // the form a runner's own check gives (DataflowRunner without --project)
+    assertThat(Main.missingRequired("Missing required value for [public abstract java.lang.String org.apache.beam.runners."
+        + "dataflow.options.DataflowPipelineOptions.getProject(), \"Project id.\"]. "),
+        equalTo("missing required option --project (Project id.)"));
+    assertThat(Main.missingRequired("some other error"), equalTo("some other error"));
   }
 
   @Test

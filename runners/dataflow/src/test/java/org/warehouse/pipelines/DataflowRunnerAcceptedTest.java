@@ -63,7 +63,8 @@ public class DataflowRunnerAcceptedTest {
     int code = Main.run(args.toArray(new String[0]), new PrintStream(out, true), new PrintStream(err, true));
     String e = err.toString(StandardCharsets.UTF_8);
     assertEquals(e, Main.USAGE, code);
-    assertThat(e, containsString("DataflowPipelineOptions.getProject()"));
+    assertThat(e, containsString("error: missing required option --project (Project id. Required when running a "
+        + "Dataflow in the cloud."));
     assertThat(e, not(containsString("Unknown 'runner'")));
     try (Connection c = DB.connect()) { // the failed run published nothing
       assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'dim\\_%'"));
