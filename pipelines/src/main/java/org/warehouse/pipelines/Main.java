@@ -101,6 +101,11 @@ public final class Main {
     } catch (IllegalArgumentException | UsageException e) {
       String flinkFlag = flinkOnlyFlag(e.getMessage());
       String unknown = flinkFlag == null ? unknownOption(e.getMessage(), command) : null;
+      if (unknown == null && String.valueOf(e.getMessage()).contains("Unknown 'runner' specified 'FlinkRunner'")
+          && Arrays.stream(rest).noneMatch(s -> s.startsWith("--runner="))) {
+        unknown = "this jar has no Flink runner, the default for " + command.name() + ": add --runner=DataflowRunner "
+            + "(with --project, --region, …) or --runner=DirectRunner";
+      }
       err.println("error: " + (flinkFlag != null
           ? "--" + flinkFlag + " is a Flink runner option, and this run uses the DirectRunner (add --runner=FlinkRunner)"
           : unknown != null ? unknown : missingRequired(oneLine(e.getMessage()))) + " (see: scripts/run " + command.name()

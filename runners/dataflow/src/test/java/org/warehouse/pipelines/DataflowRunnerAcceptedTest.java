@@ -49,6 +49,18 @@ public class DataflowRunnerAcceptedTest {
     assertEquals(16, o.getPartitions());
   }
 
+  /** This jar has no Flink runner: a run without --runner says what to give instead of Beam's runner list. */
+  @Test
+  public void withoutARunnerTheLauncherAsksForDataflowOrDirect() throws Exception {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.run(new String[] {"generate-csv", "--out=" + System.getProperty("java.io.tmpdir") + "/unused",
+        "--births=1"}, new PrintStream(new ByteArrayOutputStream(), true), new PrintStream(err, true));
+    String e = err.toString(StandardCharsets.UTF_8);
+    assertEquals(e, Main.USAGE, code);
+    assertThat(e, containsString("error: this jar has no Flink runner, the default for generate-csv: add "
+        + "--runner=DataflowRunner (with --project, --region, …) or --runner=DirectRunner"));
+  }
+
   /**
    * Through the launcher against a real database: the driver-side work runs, then the Dataflow runner
    * itself is constructed and rejects the run for want of a project (exit 2, Dataflow's own message),
