@@ -99,16 +99,7 @@ public final class Main {
       registerFlinkOptionsFor(effective);
       options = PipelineOptionsFactory.fromArgs(effective).withValidation().as(command.optionsClass());
     } catch (IllegalArgumentException | UsageException e) {
-      String flinkFlag = flinkOnlyFlag(e.getMessage());
-      String unknown = flinkFlag == null ? unknownOption(e.getMessage(), command) : null;
-      if (unknown == null && String.valueOf(e.getMessage()).contains("Unknown 'runner' specified 'FlinkRunner'")
-          && Arrays.stream(rest).noneMatch(s -> s.startsWith("--runner="))) {
-        unknown = "this jar has no Flink runner, the default for " + command.name() + ": add --runner=DataflowRunner "
-            + "(with --project, --region, …) or --runner=DirectRunner";
-      }
-      err.println("error: " + (flinkFlag != null
-          ? "--" + flinkFlag + " is a Flink runner option, and this run uses the DirectRunner (add --runner=FlinkRunner)"
-          : unknown != null ? unknown : missingRequired(oneLine(e.getMessage()))) + " (see: scripts/run " + command.name()
+      err.println("error: " + optionsError(e.getMessage(), command, rest) + " (see: scripts/run " + command.name()
           + " --help)");
       return USAGE;
     }
@@ -263,6 +254,24 @@ public final class Main {
       // no Flink runner in this jar
     }
     return null;
+  }
+
+  /** Beam's complaint about the command line, said in the launcher's words where we know better. */
+  static String optionsError(String message, Command<?> command, String[] args) {
+    String flinkFlag = flinkOnlyFlag(message);
+    if (flinkFlag != null) {
+      return "--" + flinkFlag + " is a Flink runner option, and this run uses the DirectRunner (add --runner=FlinkRunner)";
+    }
+    String unknown = unknownOption(message, command);
+    if (unknown != null) {
+      return unknown;
+    }
+    if (String.valueOf(message).contains("Unknown 'runner' specified 'FlinkRunner'")
+        && Arrays.stream(args).noneMatch(s -> s.startsWith("--runner="))) {
+      return "this jar has no Flink runner, the default for " + command.name() + ": add --runner=DataflowRunner "
+          + "(with --project, --region, …) or --runner=DirectRunner";
+    }
+    return missingRequired(oneLine(message));
   }
 
   /**
