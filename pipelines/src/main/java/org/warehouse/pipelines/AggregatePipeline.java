@@ -7,7 +7,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -117,8 +116,8 @@ public final class AggregatePipeline {
         long verified = System.nanoTime();
         report.detail("checkSeconds", (checked - started) / 1e9).detail("pipelineSeconds", (piped - checked) / 1e9)
             .detail("verifySeconds", (verified - piped) / 1e9);
-        LOG.info("checks {} s, pipeline {} s, reconcile + keys {} s", seconds(checked - started),
-            seconds(piped - checked), seconds(verified - piped));
+        LOG.info("checks {}, pipeline {}, reconcile + keys {}", Progress.seconds(checked - started),
+            Progress.seconds(piped - checked), Progress.seconds(verified - piped));
         List<TableSwap.Swap> swaps = new ArrayList<>();
         for (AggTable t : AggTable.values()) {
           swaps.add(new TableSwap.Swap(staging.get(t), targets.get(t)));
@@ -255,9 +254,5 @@ public final class AggregatePipeline {
     long rowsWithCnes;
     long minId;
     long maxId;
-  }
-
-  private static String seconds(long nanos) {
-    return String.format(Locale.ROOT, "%.1f", nanos / 1e9);
   }
 }

@@ -88,8 +88,7 @@ public final class Main {
       out.println("usage: scripts/run " + command.name() + " [--option=value ...]");
       out.println("  " + command.summary());
       out.println();
-      OptionsHelp.print(out, command.optionsClass(),
-          DIRECT_BY_DEFAULT.contains(command.name()) ? "DirectRunner" : "FlinkRunner");
+      OptionsHelp.print(out, command.optionsClass(), defaultRunner(command.name()));
       return OK;
     }
     RunReport report = new RunReport(command.name());
@@ -179,6 +178,12 @@ public final class Main {
       return a.toArray(new String[0]);
     }
     return withRunnerDefaults(args);
+  }
+
+  /** The runner a run of {@code command} without --runner or --flinkMaster gets (what its help says). */
+  static String defaultRunner(String command) {
+    return Arrays.stream(withRunnerDefaults(command, new String[0])).filter(a -> a.startsWith("--runner="))
+        .map(a -> a.substring("--runner=".length())).findFirst().orElseThrow();
   }
 
   /** Flink's embedded mini-cluster with parallelism = cores, unless the user chose otherwise. */

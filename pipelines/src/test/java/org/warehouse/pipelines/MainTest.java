@@ -8,6 +8,8 @@ import static org.junit.Assert.assertEquals;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.Test;
@@ -83,8 +85,14 @@ public class MainTest {
     for (String name : Main.commands().keySet()) {
       out.reset();
       assertEquals(0, Main.run(new String[] {name, "--help"}, ps, ps));
-      assertThat(name, out.toString(StandardCharsets.UTF_8), containsString("(default "
-          + (Main.DIRECT_BY_DEFAULT.contains(name) ? "DirectRunner" : "FlinkRunner") + "),"));
+      // what the help says is the runner the launcher really adds to a run without --runner
+      String added = Arrays.stream(Main.withRunnerDefaults(name, new String[0])).filter(a -> a.startsWith("--runner="))
+          .findFirst().orElseThrow().substring("--runner=".length());
+      assertThat(name, out.toString(StandardCharsets.UTF_8), containsString("(default " + added + "),"));
+    }
+    assertThat(Main.defaultRunner("aggregate"), equalTo("FlinkRunner"));
+    for (String direct : List.of("promote", "ingest", "dedupe")) {
+      assertThat(direct, Main.defaultRunner(direct), equalTo("DirectRunner"));
     }
   }
 

@@ -264,7 +264,6 @@ public final class DedupeSql {
         finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + q));
         inserted = countAndChecksum(c, table, snapshotMaxId, finalMaxId);
         update(c, "INSERT INTO " + rows + " SELECT * FROM " + q + " WHERE id > " + snapshotMaxId);
-        o.removedSnapshot = snapshotRows - kept;
       } else if (o.truncated) {
         // No index on id: ONE scan of the table under the lock (each statement above would be a scan, and
         // PostgreSQL hashes the big side for the survivor check): the survivors still there and every row
@@ -282,11 +281,13 @@ public final class DedupeSql {
         }
         finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + rows));
         inserted = countAndChecksum(c, staying, snapshotMaxId, finalMaxId);
-        o.removedSnapshot = snapshotRows - kept;
       } else {
         rows = q;
         finalMaxId = Math.max(snapshotMaxId, Db.queryLong(c, "SELECT coalesce(max(id), 0) FROM " + q));
         inserted = countAndChecksum(c, table, snapshotMaxId, finalMaxId);
+      }
+      if (o.truncated) {
+        o.removedSnapshot = snapshotRows - kept; // the DELETE path counted its deletes above
       }
       o.insertedDuringRun = (Long) inserted[0];
       if (o.insertedDuringRun > 0) {
