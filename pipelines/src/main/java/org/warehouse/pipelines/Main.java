@@ -29,7 +29,7 @@ import org.warehouse.transforms.jdbc.WarehouseException;
  *
  * <p>Exit codes: 0 success; 1 the run failed (one-line cause on stderr); 2 bad usage; 3 another run
  * of the same pipeline holds the lock on the same target. Default runner: Flink's embedded
- * mini-cluster with parallelism = cores (promote, ingest and dedupe: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
+ * mini-cluster with parallelism = cores (promote, ingest, dedupe and repartition: the DirectRunner, see {@link #DIRECT_BY_DEFAULT});
  * {@code --runner=DirectRunner} and {@code
  * --flinkMaster=HOST:PORT} also work.
  */
@@ -58,7 +58,9 @@ public final class Main {
         Command.of("ingest", "SINASC CSV files -> bronze_sinasc_raw, fact_births, ingest_rejects; each file once",
             IngestPipeline.IngestOptions.class, IngestPipeline::run),
         Command.of("dedupe", "remove duplicate rows on natural keys while the ETL writes; backup, rollback, constraint",
-            DedupePipeline.DedupeOptions.class, DedupePipeline::run))) {
+            DedupePipeline.DedupeOptions.class, DedupePipeline::run),
+        Command.of("repartition", "move a table into monthly range partitions, verified per month; backup, rollback",
+            RepartitionPipeline.RepartitionOptions.class, RepartitionPipeline::run))) {
       m.put(c.name(), c);
     }
     return m;
@@ -150,12 +152,13 @@ public final class Main {
    * job (mini-cluster start, job graph) outweighs its throughput (figures in docs/promote.md). Any
    * --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
    */
-  static final List<String> DIRECT_BY_DEFAULT = List.of("promote", "ingest", "dedupe");
+  static final List<String> DIRECT_BY_DEFAULT = List.of("promote", "ingest", "dedupe", "repartition");
   // ingest: each file is one long DoFn call writing by COPY; Flink's fixed start (~15 CPU-seconds, ~8 s)
   // outweighs everything it offers here (measured in docs/ingest.md).
   // dedupe: PostgreSQL reduces each id range to one row per key; the pipeline combines ~50K rows into a
   // few (table, shard) keys, so Flink's fixed start is most of its cost (0.89 vs 0.98 of the SQL way in
   // back-to-back bench runs, docs/dedupe.md).
+  // repartition: its elements are a few dozen page ranges, each one INSERT … SELECT run by the server.
 
   static String[] withRunnerDefaults(String command, String[] args) {
     boolean chosen = Arrays.stream(args).anyMatch(s -> s.startsWith("--runner=") || s.startsWith("--flinkMaster="));

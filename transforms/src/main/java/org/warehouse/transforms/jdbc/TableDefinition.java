@@ -161,21 +161,32 @@ public final class TableDefinition {
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           String def = rs.getString(3);
-          String on = " ON " + rs.getString(4) + " ";
-          int at = def.indexOf(on);
-          if (at < 0) {
-            on = " ON ONLY " + rs.getString(4) + " ";
-            at = def.indexOf(on);
-          }
-          if (at < 0) {
+          String tail = indexTail(def, rs.getString(4));
+          if (tail == null) {
             throw new WarehouseException("cannot parse the definition of index " + rs.getString(1) + " on " + t
                 + " (" + def + "): drop or rename it, or exclude the table");
           }
-          idx.add(new String[] {rs.getString(1), rs.getBoolean(2) ? "UNIQUE " : "", def.substring(at + on.length())});
+          idx.add(new String[] {rs.getString(1), rs.getBoolean(2) ? "UNIQUE " : "", tail});
         }
       }
     }
     return new TableDefinition(t, cols, cons, idx, comment);
+  }
+
+  /**
+   * What follows the table in {@code pg_get_indexdef}'s {@code CREATE [UNIQUE] INDEX name ON [ONLY]
+   * table USING ...}: the part that can be re-targeted at another table; null when it is not found.
+   *
+   * @param quotedTable the indexed table as {@code quote_ident(schema) || '.' || quote_ident(name)}
+   */
+  public static String indexTail(String indexDef, String quotedTable) {
+    for (String on : new String[] {" ON " + quotedTable + " ", " ON ONLY " + quotedTable + " "}) {
+      int at = indexDef.indexOf(on);
+      if (at >= 0) {
+        return indexDef.substring(at + on.length());
+      }
+    }
+    return null;
   }
 
   /** CREATE TABLE for the staging table (no indexes or constraints but NOT NULL: load first). */
