@@ -205,7 +205,7 @@ public final class RepartitionPipeline {
   private static PipelineResult copy(RepartitionPlan plan, JdbcConfig db, RepartitionOptions o, Progress progress)
       throws SQLException {
     List<TableRange> ranges = ranges(plan, o.getRowsPerRange());
-    progress.say("repartition: copying ~%s rows in %d ranges...", Progress.rows(plan.estimatedRows()), ranges.size());
+    progress.say("repartition: copying %s in %d ranges...", estimate(plan), ranges.size());
     Pipeline p = Pipeline.create(o);
     p.apply("PageRanges", Create.of(ranges).withCoder(TableRange.Coder.of()))
         .apply("SpreadRanges", Reshuffle.viaRandomKey())
@@ -235,12 +235,18 @@ public final class RepartitionPipeline {
       rs.next();
       if (rs.getLong(2) != shown[0]) {
         shown[0] = rs.getLong(2);
-        progress.say("repartition: %s of ~%s rows copied (%d of %d ranges)", Progress.rows(rs.getLong(2)),
-            Progress.rows(plan.estimatedRows()), rs.getLong(1), ranges);
+        progress.say("repartition: %s rows copied of %s (%d of %d ranges)", Progress.rows(rs.getLong(2)),
+            estimate(plan), rs.getLong(1), ranges);
       }
     } catch (SQLException e) {
       // progress only: the copy itself reports its errors
     }
+  }
+
+  /** The catalog's row estimate, in words (a table never analyzed has none). */
+  private static String estimate(RepartitionPlan plan) {
+    return plan.estimatedRows() > 0 ? "~" + Progress.rows(plan.estimatedRows()) + " rows (catalog estimate)"
+        : "the table's rows (no estimate: never analyzed)";
   }
 
   /** The original's ctid page ranges of about {@code rowsPerRange} rows each; the last one is open. */
@@ -356,7 +362,7 @@ public final class RepartitionPipeline {
     List<LocalDate> months = plan.months(o.getMonthsAhead());
     TableRef t = plan.table();
     progress.say("repartition %s by month of %s:", t, plan.column());
-    progress.say("  rows        ~%s (estimate); rows from %s to %s", Progress.rows(plan.estimatedRows()),
+    progress.say("  rows        %s; rows from %s to %s", estimate(plan),
         plan.firstMonth().toString().substring(0, 7), plan.lastMonth().toString().substring(0, 7));
     progress.say("  partitions  %d monthly, %s .. %s (%d month(s) ahead), and %s (NULL, earlier or later dates)",
         months.size(), plan.partition(months.get(0)).name(), plan.partition(months.get(months.size() - 1)).name(),

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableDefinition;
 import org.warehouse.transforms.jdbc.TableRef;
@@ -210,7 +211,9 @@ public final class RepartitionPlan {
         + "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum", oid); // generated ones are computed again
     List<Key> keys = new ArrayList<>();
     Map<String, String> indexes = new LinkedHashMap<>();
-    readIndexes(c, t, oid, column, keys, indexes);
+    boolean notNull = Db.queryLong(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = " + oid + " AND attname = "
+        + Sql.literal(column) + " AND attnotnull") > 0;
+    readIndexes(c, t, oid, column, notNull, keys, indexes);
     Map<String, String> fks = pairs(c, "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         + "WHERE conrelid = ? AND contype = 'f' ORDER BY conname", oid);
     Map<String, String> sequences = pairs(c, OWNED_SEQUENCES, oid);
@@ -273,7 +276,7 @@ public final class RepartitionPlan {
     }
   }
 
-  private static void readIndexes(Connection c, TableRef t, long oid, String column, List<Key> keys,
+  private static void readIndexes(Connection c, TableRef t, long oid, String column, boolean notNull, List<Key> keys,
       Map<String, String> indexes) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT i.relname, x.indisunique, coalesce(pc.contype, ''), pg_get_indexdef(x.indexrelid), "
@@ -310,6 +313,11 @@ public final class RepartitionPlan {
             boolean widened = !cols.contains(column);
             if (widened) {
               cols.add(column);
+              if ("p".equals(contype) && !notNull) {
+                throw new WarehouseException("the primary key " + name + " of " + t + " would have to include " + column
+                    + ", which allows NULL: make it NOT NULL first (ALTER TABLE " + t.quoted() + " ALTER COLUMN "
+                    + Sql.quoteIdent(column) + " SET NOT NULL) or choose another --partitionColumn; nothing changed");
+              }
             }
             keys.add(new Key(name, !contype.isEmpty(), "p".equals(contype), cols, widened));
           } else {

@@ -1,0 +1,276 @@
+package org.warehouse.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.lessThan;
+import static org.warehouse.pipelines.DedupeTestSupport.exceptBothWays;
+import static org.warehouse.pipelines.DedupeTestSupport.queryString;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.Before;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.warehouse.pipelines.DedupeTestSupport.Launch;
+import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.jdbc.Db;
+
+/**
+ * repartition on a hand-built table with the things a real one has (serial key, unique key, index,
+ * CHECK, generated column, foreign key, comments, grant, NULL and month-boundary timestamps), through
+ * the launcher (DirectRunner, its default). The oracle is PostgreSQL: the original rows kept aside
+ * (EXCEPT ALL both ways), each row's partition computed in SQL from its timestamp, and the catalog.
+ */
+public class RepartitionPipelineTest {
+  @ClassRule public static final TestDatabase DB = new TestDatabase();
+  private static final String ROLE = "repartition_reader";
+
+  @Before
+  public void freshTables() throws SQLException {
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP EVENT TRIGGER IF EXISTS sabotage");
+      Db.execute(c, "DROP SCHEMA IF EXISTS rp CASCADE");
+      Db.execute(c, "CREATE SCHEMA rp");
+      Db.execute(c, "DROP ROLE IF EXISTS " + ROLE);
+      Db.execute(c, "CREATE ROLE " + ROLE);
+      Db.execute(c, "GRANT USAGE ON SCHEMA rp TO " + ROLE);
+      Db.execute(c, "CREATE TABLE rp.kinds (kind text PRIMARY KEY)");
+      Db.execute(c, "INSERT INTO rp.kinds VALUES ('a'), ('b'), ('c')");
+      Db.execute(c, "CREATE TABLE rp.events (id serial, happened_at timestamptz, kind text NOT NULL REFERENCES rp.kinds, "
+          + "amount numeric(10,2) CHECK (amount >= 0), amount_x2 numeric GENERATED ALWAYS AS (amount * 2) STORED, "
+          + "note text DEFAULT 'n/a', UNIQUE (id))");
+      Db.execute(c, "CREATE INDEX events_kind_idx ON rp.events (kind)");
+      Db.execute(c, "COMMENT ON TABLE rp.events IS 'what happened'");
+      Db.execute(c, "COMMENT ON COLUMN rp.events.amount IS 'in reais'");
+      Db.execute(c, "GRANT SELECT ON rp.events TO " + ROLE);
+      // 2,000 rows from 2023-11 to 2024-12 in several time zones; every 100th without a timestamp;
+      // values right at UTC month boundaries (23:59:59.999 -03 on the 31st is the 1st in UTC).
+      Db.execute(c, "INSERT INTO rp.events (happened_at, kind, amount, note) SELECT CASE WHEN g % 100 = 0 THEN NULL "
+          + "ELSE timestamptz '2023-11-01 00:00+00' + (g * 5.07) * interval '1 hour' "
+          + "+ (g % 3) * interval '-3 hours' END, (ARRAY['a','b','c'])[1 + g % 3], g / 7.0, 'row ' || g "
+          + "FROM generate_series(1, 2000) g");
+      Db.execute(c, "INSERT INTO rp.events (happened_at, kind, amount) VALUES "
+          + "('2024-01-31 23:59:59.999-03', 'a', 1), ('2024-02-01 00:00:00+00', 'b', 2), ('2024-01-31 23:59:59.999+00', 'c', 3)");
+      Db.execute(c, "CREATE TABLE rp.orig_events AS SELECT * FROM rp.events");
+    }
+  }
+
+  @Test
+  public void everyRowLandsInItsMonthsPartitionWithTheTablesDefinitionAndTheOriginalIsKeptThenRolledBack()
+      throws Exception {
+    long oid = oid("rp.events");
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--monthsAhead=2", "--rowsPerRange=300");
+    assertThat(run.err, run.code, equalTo(0));
+    assertThat(run.out, containsString("verified 2,003 rows"));
+
+    try (Connection c = DB.connect()) {
+      assertThat("rows", exceptBothWays(c, "SELECT * FROM rp.events", "SELECT * FROM rp.orig_events"), equalTo(0L));
+      assertThat("partitioned by happened_at", queryString(c, "SELECT pg_get_partkeydef('rp.events'::regclass)"),
+          equalTo("RANGE (happened_at)"));
+      // the oracle's partition of each row: NULL -> default, else its month in UTC
+      assertThat("rows outside their month's partition", Db.queryLong(c, "SELECT count(*) FROM rp.events t "
+          + "JOIN pg_class k ON k.oid = t.tableoid WHERE k.relname <> CASE WHEN t.happened_at IS NULL THEN 'events_pdefault' "
+          + "ELSE 'events_p' || to_char(t.happened_at AT TIME ZONE 'UTC', 'YYYY_MM') END"), equalTo(0L));
+      assertThat("the boundary row of 2024-01-31 -03 is in February", queryString(c, "SELECT k.relname FROM rp.events t "
+          + "JOIN pg_class k ON k.oid = t.tableoid WHERE t.happened_at = '2024-01-31 23:59:59.999-03'"),
+          equalTo("events_p2024_02"));
+      long months = Db.queryLong(c, "SELECT (extract(year FROM age(date_trunc('month', max(happened_at) AT TIME ZONE 'UTC'), "
+          + "date_trunc('month', min(happened_at) AT TIME ZONE 'UTC'))) * 12 + extract(month FROM age("
+          + "date_trunc('month', max(happened_at) AT TIME ZONE 'UTC'), date_trunc('month', min(happened_at) AT TIME ZONE 'UTC'))))"
+          + "::bigint + 1 FROM rp.orig_events");
+      assertThat("partitions: every month with rows, 2 ahead, default", Db.queryLong(c,
+          "SELECT count(*) FROM pg_inherits WHERE inhparent = 'rp.events'::regclass"), equalTo(months + 2 + 1));
+      assertThat("backup = the original table (same OID, same rows)", oid("rp.events_unpartitioned_backup"), equalTo(oid));
+      assertThat(exceptBothWays(c, "SELECT * FROM rp.events_unpartitioned_backup", "SELECT * FROM rp.orig_events"),
+          equalTo(0L));
+      assertThat("unique key widened, under its own name", queryString(c, "SELECT pg_get_constraintdef(oid) FROM "
+          + "pg_constraint WHERE conrelid = 'rp.events'::regclass AND conname = 'events_id_key'"),
+          equalTo("UNIQUE (id, happened_at)"));
+      assertThat("index", queryString(c, "SELECT pg_get_indexdef('rp.events_kind_idx'::regclass)"),
+          equalTo("CREATE INDEX events_kind_idx ON ONLY rp.events USING btree (kind)"));
+      assertThat("foreign key and CHECK", Db.queryLong(c, "SELECT count(*) FROM pg_constraint WHERE conrelid = "
+          + "'rp.events'::regclass AND contype IN ('f', 'c')"), equalTo(2L));
+      assertThat("comments", queryString(c, "SELECT obj_description('rp.events'::regclass, 'pg_class') || '/' || "
+          + "col_description('rp.events'::regclass, 4)"), equalTo("what happened/in reais"));
+      assertThat("grant", queryString(c, "SELECT has_table_privilege('" + ROLE + "', 'rp.events', 'SELECT')::text"),
+          equalTo("true"));
+      assertThat("the serial's sequence now belongs to the new table",
+          queryString(c, "SELECT pg_get_serial_sequence('rp.events', 'id')"), equalTo("rp.events_id_seq"));
+      long next = Db.queryLong(c, "INSERT INTO rp.events (happened_at, kind, amount) VALUES ('2031-05-05', 'a', 1) "
+          + "RETURNING id");
+      assertThat("ids go on", next, equalTo(Db.queryLong(c, "SELECT max(id) + 1 FROM rp.orig_events")));
+      assertThat("a later month goes to the default partition", queryString(c, "SELECT tableoid::regclass::text "
+          + "FROM rp.events WHERE id = " + next), equalTo("rp.events_pdefault"));
+      assertThat("generated column", Db.queryLong(c, "SELECT (amount_x2 = 2)::int FROM rp.events WHERE id = " + next),
+          equalTo(1L));
+      Db.execute(c, "DELETE FROM rp.events WHERE id = " + next);
+      assertThat("no work tables left", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE "
+          + "'events\\_\\_repartition%'"), equalTo(0L));
+    }
+
+    Launch again = launch("--table=rp.events", "--partitionColumn=happened_at");
+    assertThat(again.err, again.code, equalTo(0));
+    assertThat(again.out, containsString("already partitioned by range of happened_at: nothing to do"));
+
+    Launch back = launch("--table=rp.events", "--partitionColumn=happened_at", "--rollback=true");
+    assertThat(back.err, back.code, equalTo(0));
+    try (Connection c = DB.connect()) {
+      assertThat("the original table is back", oid("rp.events"), equalTo(oid));
+      assertThat(exceptBothWays(c, "SELECT * FROM rp.events", "SELECT * FROM rp.orig_events"), equalTo(0L));
+      assertThat("its index names are back", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN "
+          + "('events_id_key', 'events_kind_idx') AND relnamespace = 'rp'::regnamespace"), equalTo(2L));
+      assertThat("no partition left", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'events\\_p%' "
+          + "AND relnamespace = 'rp'::regnamespace"), equalTo(0L));
+      assertThat("its sequence is its own again", queryString(c, "SELECT pg_get_serial_sequence('rp.events', 'id')"),
+          equalTo("rp.events_id_seq"));
+    }
+  }
+
+  @Test
+  public void rowsWrittenDuringTheRunWaitAndLandInThePartitionedTable() throws Exception {
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong committed = new AtomicLong();
+    AtomicReference<Throwable> writerError = new AtomicReference<>();
+    Thread writer = new Thread(() -> {
+      try (Connection w = DB.connect()) {
+        while (!stop.get()) {
+          Db.execute(w, "INSERT INTO rp.events (happened_at, kind, amount, note) VALUES (now(), 'a', 1, 'writer')");
+          committed.incrementAndGet();
+        }
+      } catch (Throwable e) {
+        writerError.set(e);
+      }
+    });
+    writer.start();
+    while (committed.get() < 20) {
+      Thread.sleep(10);
+    }
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at");
+    long atSwap = committed.get();
+    Thread.sleep(300);
+    stop.set(true);
+    writer.join();
+
+    assertThat(run.err, run.code, equalTo(0));
+    assertThat("writer", writerError.get() == null ? "" : writerError.get().toString(), equalTo(""));
+    assertThat("the writer went on after the swap", committed.get(), greaterThan(atSwap));
+    try (Connection c = DB.connect()) {
+      assertThat("every committed row of the writer is in the partitioned table", Db.queryLong(c,
+          "SELECT count(*) FROM rp.events WHERE note = 'writer'"), equalTo(committed.get()));
+      assertThat("and the original rows", exceptBothWays(c, "SELECT * FROM rp.events WHERE note IS DISTINCT FROM 'writer'",
+          "SELECT * FROM rp.orig_events"), equalTo(0L));
+      assertThat("rows written after the swap are not in the backup", Db.queryLong(c,
+          "SELECT count(*) FROM rp.events_unpartitioned_backup WHERE note = 'writer'"),
+          lessThan(committed.get()));
+    }
+  }
+
+  @Test
+  public void aPartitionThatLosesRowsFailsTheRunAndLeavesTheTableAsItWas() throws Exception {
+    long oid = oid("rp.events");
+    try (Connection c = DB.connect()) {
+      // the fault: as soon as the run creates the partition of 2024-03, a trigger makes it drop every other row
+      Db.execute(c, "CREATE FUNCTION rp.drop_some() RETURNS trigger LANGUAGE plpgsql AS "
+          + "$$ BEGIN IF NEW.id % 2 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$");
+      Db.execute(c, "CREATE FUNCTION rp.sabotage() RETURNS event_trigger LANGUAGE plpgsql AS $$ "
+          + "BEGIN IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE' "
+          + "AND object_identity = 'rp.events_p2024_03') THEN "
+          + "CREATE TRIGGER drop_some BEFORE INSERT ON rp.events_p2024_03 FOR EACH ROW EXECUTE FUNCTION rp.drop_some(); "
+          + "END IF; END $$");
+      Db.execute(c, "CREATE EVENT TRIGGER sabotage ON ddl_command_end EXECUTE FUNCTION rp.sabotage()");
+    }
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at");
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP EVENT TRIGGER sabotage");
+      assertThat(run.out, run.code, equalTo(1));
+      assertThat(run.err, containsString("verification failed for partition events_p2024_03 of rp.events"));
+      assertThat(run.err, containsString("nothing changed"));
+      assertThat("same table", oid("rp.events"), equalTo(oid));
+      assertThat(exceptBothWays(c, "SELECT * FROM rp.events", "SELECT * FROM rp.orig_events"), equalTo(0L));
+      assertThat("nothing left behind", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relnamespace = "
+          + "'rp'::regnamespace AND (relname LIKE 'events\\_\\_%' OR relname LIKE 'events\\_p%' OR relname LIKE '%backup')"),
+          equalTo(0L));
+    }
+  }
+
+  @Test
+  public void whatTheMoveWouldBreakIsRefusedWithOneLineAndNothingChanges() throws Exception {
+    long oid = oid("rp.events");
+    Launch dry = launch("--table=rp.events", "--partitionColumn=happened_at", "--dryRun=true");
+    assertThat(dry.err, dry.code, equalTo(0));
+    assertThat(dry.out, containsString("UNIQUE events_id_key (id) becomes (id, happened_at)"));
+    assertThat(dry.out, containsString("ALTER TABLE \"rp\".\"events\" RENAME TO \"events_unpartitioned_backup\""));
+
+    assertRefused(new String[] {"--table=rp.events", "--partitionColumn=kind"},
+        "column rp.events.kind is text: monthly partitions need a date, timestamp or timestamptz column");
+    assertRefused(new String[] {"--table=rp.events", "--partitionColumn=nope"}, "rp.events has no column nope");
+    assertRefused(new String[] {"--table=rp.nothing", "--partitionColumn=happened_at"}, "rp.nothing does not exist");
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "ALTER TABLE rp.events ADD PRIMARY KEY (id)");
+    }
+    assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at"},
+        "the primary key events_pkey of rp.events would have to include happened_at, which allows NULL");
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "ALTER TABLE rp.events DROP CONSTRAINT events_pkey");
+      Db.execute(c, "CREATE VIEW rp.per_kind AS SELECT kind, count(*) FROM rp.events GROUP BY kind");
+    }
+    assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at"},
+        "views depend on it (they would keep reading the old table): rp.per_kind");
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP VIEW rp.per_kind");
+      Db.execute(c, "CREATE TABLE rp.events_unpartitioned_backup (x int)");
+    }
+    assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at"},
+        "table rp.events_unpartitioned_backup exists");
+    try (Connection c = DB.connect()) {
+      assertThat("same table", oid("rp.events"), equalTo(oid));
+      assertThat(exceptBothWays(c, "SELECT * FROM rp.events", "SELECT * FROM rp.orig_events"), equalTo(0L));
+      assertThat("nothing created", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relnamespace = "
+          + "'rp'::regnamespace AND (relname LIKE 'events\\_\\_%' OR relname LIKE 'events\\_p%')"), equalTo(0L));
+    }
+  }
+
+  private static void assertRefused(String[] args, String message) {
+    Launch run = launch(args);
+    assertThat(run.out, run.code, equalTo(1));
+    assertThat(run.err, containsString(message));
+    assertThat("one line and the WH_DEBUG hint, no stack trace", run.err.strip().split("\n").length, equalTo(2));
+  }
+
+  private static long oid(String table) throws SQLException {
+    try (Connection c = DB.connect()) {
+      return Db.queryLong(c, "SELECT '" + table + "'::regclass::oid::bigint");
+    }
+  }
+
+  /** {@code scripts/run repartition …} in process, with the launcher's defaults (DirectRunner). */
+  private static Launch launch(String... args) {
+    List<String> a = new ArrayList<>(List.of("repartition"));
+    a.addAll(Arrays.asList(DB.connectionArgs()));
+    a.addAll(Arrays.asList(args));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream stdout = System.out; // the pipeline's progress goes there, as in scripts/run
+    PrintStream captured = new PrintStream(out, true, StandardCharsets.UTF_8);
+    System.setOut(captured);
+    int code;
+    try {
+      code = Main.run(a.toArray(new String[0]), captured, new PrintStream(err, true, StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(stdout);
+    }
+    stdout.print(out.toString(StandardCharsets.UTF_8));
+    return new Launch(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+}
