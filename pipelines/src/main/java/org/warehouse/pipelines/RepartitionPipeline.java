@@ -181,7 +181,7 @@ public final class RepartitionPipeline {
       }
       Db.execute(ddl, "ANALYZE " + RepartitionPlan.stagingOf(table).quoted());
       Db.execute(ddl, "DROP TABLE " + RepartitionPlan.ledgerOf(table).quoted());
-      progress.say("repartition: keys, indexes and statistics in %s", Progress.seconds(System.nanoTime() - t0));
+      progress.say("repartition: keys, indexes and ANALYZE in %s", Progress.seconds(System.nanoTime() - t0));
       lockOrExplain(c, "LOCK TABLE " + table.quoted() + " IN ACCESS EXCLUSIVE MODE", table, o,
           "long queries are reading it");
       for (String sql : plan.swapSql()) {
