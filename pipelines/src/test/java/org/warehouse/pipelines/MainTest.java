@@ -91,7 +91,7 @@ public class MainTest {
       assertThat(name, out.toString(StandardCharsets.UTF_8), containsString("(default " + added + "),"));
     }
     assertThat(Main.defaultRunner("aggregate"), equalTo("FlinkRunner"));
-    for (String direct : List.of("promote", "ingest", "dedupe")) {
+    for (String direct : List.of("promote", "ingest", "dedupe", "repartition")) {
       assertThat(direct, Main.defaultRunner(direct), equalTo("DirectRunner"));
     }
   }
