@@ -16,6 +16,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.warehouse.pipelines.common.BeamStdoutFilter;
 import org.warehouse.pipelines.common.Command;
+import org.warehouse.pipelines.common.FlinkShutdownNoise;
 import org.warehouse.pipelines.common.LockHeldException;
 import org.warehouse.pipelines.common.OptionsHelp;
 import org.warehouse.pipelines.common.ReportOptions;
@@ -68,6 +69,7 @@ public final class Main {
 
   public static void main(String[] args) {
     System.setOut(BeamStdoutFilter.wrap(System.out)); // Beam's JdbcIO prints debug lines there
+    FlinkShutdownNoise.install(); // a known Flink exit-time stack trace after finished runs
     System.exit(run(args, System.out, System.err));
   }
 

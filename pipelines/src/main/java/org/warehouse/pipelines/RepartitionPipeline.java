@@ -78,9 +78,9 @@ public final class RepartitionPipeline {
 
     @Description("About this many rows per copy range (ranges are copied in parallel, each in its own transaction)")
     @Default.Integer(250000)
-    int getRowsPerRange();
+    int getRangeRows();
 
-    void setRowsPerRange(int value);
+    void setRangeRows(int value);
 
     @Description("Print the plan (months, partitions, key changes, DDL) and change nothing")
     @Default.Boolean(false)
@@ -113,8 +113,8 @@ public final class RepartitionPipeline {
     if (options.getDryRun() && options.getRollback()) {
       throw new IllegalArgumentException("--dryRun and --rollback exclude each other");
     }
-    if (options.getMonthsAhead() < 0 || options.getRowsPerRange() < 1) {
-      throw new IllegalArgumentException("--monthsAhead must be >= 0 and --rowsPerRange >= 1");
+    if (options.getMonthsAhead() < 0 || options.getRangeRows() < 1) {
+      throw new IllegalArgumentException("--monthsAhead must be >= 0 and --rangeRows >= 1");
     }
     TableRef table = TableRef.parse(options.getTable(), options.getSchema());
     JdbcConfig db = WarehouseOptions.jdbcConfig(options);
@@ -204,7 +204,7 @@ public final class RepartitionPipeline {
   /** Beam: copies every ctid page range of the original into the partitioned table, on the server. */
   private static PipelineResult copy(RepartitionPlan plan, JdbcConfig db, RepartitionOptions o, Progress progress)
       throws SQLException {
-    List<TableRange> ranges = ranges(plan, o.getRowsPerRange());
+    List<TableRange> ranges = ranges(plan, o.getRangeRows());
     progress.say("repartition: copying %s in %d ranges...", estimate(plan), ranges.size());
     Pipeline p = Pipeline.create(o);
     p.apply("PageRanges", Create.of(ranges).withCoder(TableRange.Coder.of()))

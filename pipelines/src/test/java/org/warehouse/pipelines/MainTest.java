@@ -81,7 +81,7 @@ public class MainTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
     assertEquals(0, Main.run(new String[] {"--help"}, ps, ps));
-    assertThat(out.toString(StandardCharsets.UTF_8), containsString("(promote, ingest, dedupe: the DirectRunner)"));
+    assertThat(out.toString(StandardCharsets.UTF_8), containsString("(promote, ingest, dedupe, repartition: the DirectRunner)"));
     for (String name : Main.commands().keySet()) {
       out.reset();
       assertEquals(0, Main.run(new String[] {name, "--help"}, ps, ps));

@@ -70,7 +70,7 @@ public class RepartitionPipelineTest {
   public void everyRowLandsInItsMonthsPartitionWithTheTablesDefinitionAndTheOriginalIsKeptThenRolledBack()
       throws Exception {
     long oid = oid("rp.events");
-    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--monthsAhead=2", "--rowsPerRange=300");
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--monthsAhead=2", "--rangeRows=300");
     assertThat(run.err, run.code, equalTo(0));
     assertThat(run.out, containsString("verified 2,003 rows"));
 
