@@ -205,7 +205,7 @@ public final class RepartitionPipeline {
   private static PipelineResult copy(RepartitionPlan plan, JdbcConfig db, RepartitionOptions o, Progress progress)
       throws SQLException {
     List<TableRange> ranges = ranges(plan, o.getRangeRows());
-    progress.say("repartition: copying %s in %d ranges...", estimate(plan), ranges.size());
+    progress.say("repartition: copying %s in %d range(s)...", estimate(plan), ranges.size());
     Pipeline p = Pipeline.create(o);
     p.apply("PageRanges", Create.of(ranges).withCoder(TableRange.Coder.of()))
         .apply("SpreadRanges", Reshuffle.viaRandomKey())

@@ -138,6 +138,20 @@ public class RepartitionPipelineTest {
   }
 
   @Test
+  public void onFlinkEveryRowLandsInItsMonthsPartition() throws Exception {
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--rangeRows=200",
+        "--runner=FlinkRunner", "--flinkMaster=[local]", "--parallelism=2");
+    assertThat(run.err, run.code, equalTo(0));
+    assertThat("ranges copied in parallel", run.out, containsString(" in 9 range(s)"));
+    try (Connection c = DB.connect()) {
+      assertThat("rows", exceptBothWays(c, "SELECT * FROM rp.events", "SELECT * FROM rp.orig_events"), equalTo(0L));
+      assertThat("rows outside their month's partition", Db.queryLong(c, "SELECT count(*) FROM rp.events t "
+          + "JOIN pg_class k ON k.oid = t.tableoid WHERE k.relname <> CASE WHEN t.happened_at IS NULL THEN 'events_pdefault' "
+          + "ELSE 'events_p' || to_char(t.happened_at AT TIME ZONE 'UTC', 'YYYY_MM') END"), equalTo(0L));
+    }
+  }
+
+  @Test
   public void rowsWrittenDuringTheRunWaitAndLandInThePartitionedTable() throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
     AtomicLong committed = new AtomicLong();
