@@ -197,7 +197,6 @@ public final class RepartitionPipeline {
       throw e;
     } finally {
       background.shutdownNow();
-      c.setAutoCommit(true);
     }
   }
 
