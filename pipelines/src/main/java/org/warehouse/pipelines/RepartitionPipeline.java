@@ -64,8 +64,8 @@ public final class RepartitionPipeline {
 
     void setTable(String value);
 
-    @Description("date, timestamp or timestamptz column whose month picks the partition (timestamptz: the month in UTC)")
-    @Validation.Required
+    @Description("date, timestamp or timestamptz column whose month picks the partition (timestamptz: the month in UTC); "
+        + "required but with --rollback")
     String getPartitionColumn();
 
     void setPartitionColumn(String value);
@@ -115,6 +115,10 @@ public final class RepartitionPipeline {
     }
     if (options.getMonthsAhead() < 0 || options.getRangeRows() < 1) {
       throw new IllegalArgumentException("--monthsAhead must be >= 0 and --rangeRows >= 1");
+    }
+    if (!options.getRollback() && (options.getPartitionColumn() == null || options.getPartitionColumn().isBlank())) {
+      throw new IllegalArgumentException("missing required option --partitionColumn (the date, timestamp or timestamptz "
+          + "column whose month picks the partition)");
     }
     TableRef table = TableRef.parse(options.getTable(), options.getSchema());
     JdbcConfig db = WarehouseOptions.jdbcConfig(options);

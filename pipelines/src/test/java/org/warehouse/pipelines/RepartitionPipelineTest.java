@@ -123,7 +123,7 @@ public class RepartitionPipelineTest {
     assertThat(again.err, again.code, equalTo(0));
     assertThat(again.out, containsString("already partitioned by range of happened_at: nothing to do"));
 
-    Launch back = launch("--table=rp.events", "--partitionColumn=happened_at", "--rollback=true");
+    Launch back = launch("--table=rp.events", "--rollback=true");
     assertThat(back.err, back.code, equalTo(0));
     try (Connection c = DB.connect()) {
       assertThat("the original table is back", oid("rp.events"), equalTo(oid));
@@ -226,6 +226,9 @@ public class RepartitionPipelineTest {
     assertThat(dry.out, containsString("UNIQUE events_id_key (id) becomes (id, happened_at)"));
     assertThat(dry.out, containsString("ALTER TABLE \"rp\".\"events\" RENAME TO \"events_unpartitioned_backup\""));
 
+    Launch noColumn = launch("--table=rp.events");
+    assertThat(noColumn.err, noColumn.code, equalTo(2));
+    assertThat(noColumn.err, containsString("missing required option --partitionColumn"));
     assertRefused(new String[] {"--table=rp.events", "--partitionColumn=kind"},
         "column rp.events.kind is text: monthly partitions need a date, timestamp or timestamptz column");
     assertRefused(new String[] {"--table=rp.events", "--partitionColumn=nope"}, "rp.events has no column nope");
