@@ -160,18 +160,12 @@ public final class RepartitionPipeline {
     c.setAutoCommit(false);
     try (Connection ddl = db.connect("warehouse-repartition-ddl")) {
       Db.execute(c, "SET LOCAL lock_timeout = '" + o.getLockTimeoutSeconds() + "s'");
-      lockOrExplain(c, "LOCK TABLE " + table.quoted() + " IN SHARE MODE", table, o,
+      lockOrExplain(c, "LOCK TABLE " + table.quoted() + " IN SHARE MODE", table, o.getLockTimeoutSeconds(),
           "a transaction is writing it");
       plan.readMonths(c);
       printPlan(plan, o, progress);
       List<LocalDate> months = plan.months(o.getMonthsAhead());
-      for (String sql : plan.createSql(o.getMonthsAhead())) {
-        Db.execute(ddl, sql);
-      }
-      for (String sql : plan.ownerSql(ddl.getMetaData().getUserName(), o.getMonthsAhead())) {
-        Db.execute(ddl, sql);
-      }
-      Db.execute(ddl, CopyRangesInDatabase.ledgerSql(RepartitionPlan.ledgerOf(table).quoted()));
+      createPartitioned(ddl, plan, o.getMonthsAhead());
       Future<Map<String, TableChecksum>> expected = background.submit(() -> originalByPartition(db, plan, months));
       long t0 = System.nanoTime();
       PipelineResult result = copy(plan, db, o, progress);
@@ -186,7 +180,7 @@ public final class RepartitionPipeline {
       Db.execute(ddl, "ANALYZE " + RepartitionPlan.stagingOf(table).quoted());
       Db.execute(ddl, "DROP TABLE " + RepartitionPlan.ledgerOf(table).quoted());
       progress.say("repartition: keys, indexes and ANALYZE in %s", Progress.seconds(System.nanoTime() - t0));
-      lockOrExplain(c, "LOCK TABLE " + table.quoted() + " IN ACCESS EXCLUSIVE MODE", table, o,
+      lockOrExplain(c, "LOCK TABLE " + table.quoted() + " IN ACCESS EXCLUSIVE MODE", table, o.getLockTimeoutSeconds(),
           "long queries are reading it");
       for (String sql : plan.swapSql()) {
         Db.execute(c, sql);
@@ -201,6 +195,16 @@ public final class RepartitionPipeline {
       throw e;
     } finally {
       background.shutdownNow();
+    }
+  }
+
+  /** The partitioned work table, its partitions and owner, and the copy's ledger. */
+  private static void createPartitioned(Connection ddl, RepartitionPlan plan, int monthsAhead) throws SQLException {
+    List<String> statements = new ArrayList<>(plan.createSql(monthsAhead));
+    statements.addAll(plan.ownerSql(ddl.getMetaData().getUserName(), monthsAhead));
+    statements.add(CopyRangesInDatabase.ledgerSql(RepartitionPlan.ledgerOf(plan.table()).quoted()));
+    for (String sql : statements) {
+      Db.execute(ddl, sql);
     }
   }
 
@@ -321,13 +325,13 @@ public final class RepartitionPipeline {
     return rows;
   }
 
-  private static void lockOrExplain(Connection c, String sql, TableRef table, RepartitionOptions o, String why)
+  private static void lockOrExplain(Connection c, String sql, TableRef table, int timeoutSeconds, String why)
       throws SQLException {
     try {
       Db.execute(c, sql);
     } catch (SQLException e) {
       if ("55P03".equals(e.getSQLState())) {
-        throw new WarehouseException("could not lock " + table + " within " + o.getLockTimeoutSeconds() + " s ("
+        throw new WarehouseException("could not lock " + table + " within " + timeoutSeconds + " s ("
             + why + "); nothing changed: retry later or raise --lockTimeoutSeconds", e);
       }
       throw e;
@@ -426,7 +430,8 @@ public final class RepartitionPipeline {
     }
     Db.inTransaction(c, () -> {
       Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
-      Db.execute(c, "LOCK TABLE " + table.quoted() + ", " + backup.quoted() + " IN SHARE MODE");
+      lockOrExplain(c, "LOCK TABLE " + table.quoted() + ", " + backup.quoted() + " IN SHARE MODE", table,
+          lockTimeoutSeconds, "a transaction is writing it");
       TableChecksum now = TableChecksum.of(c, table);
       TableChecksum before = TableChecksum.of(c, backup);
       if (!now.equals(before)) {
@@ -434,7 +439,8 @@ public final class RepartitionPipeline {
             + "; the backup " + backup + " has " + before + "), and a rollback would lose that; copy the new rows "
             + "into the backup first, or keep the partitioned table and drop the backup; nothing changed");
       }
-      Db.execute(c, "LOCK TABLE " + table.quoted() + ", " + backup.quoted() + " IN ACCESS EXCLUSIVE MODE");
+      lockOrExplain(c, "LOCK TABLE " + table.quoted() + ", " + backup.quoted() + " IN ACCESS EXCLUSIVE MODE", table,
+          lockTimeoutSeconds, "long queries are reading it");
       for (String sql : RepartitionPlan.rollbackSql(c, table)) {
         Db.execute(c, sql);
       }
