@@ -45,6 +45,7 @@ public class SchedulerContractTest {
   @ClassRule public static final TestDatabase DB = new TestDatabase();
   @ClassRule public static final TestDatabase OTHER_DB = new TestDatabase();
   @ClassRule public static final TestDatabase INGEST_DB = new TestDatabase();
+  @ClassRule public static final TestDatabase REPARTITION_DB = new TestDatabase();
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
   private static final Duration TIMEOUT = Duration.ofMinutes(3);
@@ -178,6 +179,69 @@ public class SchedulerContractTest {
           + "AND NOT relispartition AND relname LIKE 'bronze\\_sinasc\\_raw\\_\\_load%'"));
     } finally {
       p.destroyForcibly();
+    }
+  }
+
+  /**
+   * kill -9 of a repartition JVM while it copies: the table is the original as it was (same OID, rows,
+   * not partitioned, no backup), and the next run drops the dead run's work tables and finishes.
+   */
+  @Test
+  public void aKilledRepartitionLeavesTheTableAsItWasAndTheNextRunFinishes() throws Exception {
+    String checksum = "SELECT count(*) || '/' || sum(hashtextextended(t::text, 0)) FROM %s AS t";
+    String before;
+    long oid;
+    try (Connection c = REPARTITION_DB.connect()) {
+      Db.execute(c, "CREATE TABLE public.big (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
+      Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
+          + "FROM generate_series(1, 1000000) g");
+      Db.execute(c, "ANALYZE public.big");
+      before = queryString(c, String.format(checksum, "public.big"));
+      oid = Db.queryLong(c, "SELECT 'public.big'::regclass::oid::bigint");
+    }
+    List<String> cmd = new ArrayList<>(List.of(Scripts.ROOT.resolve("scripts/run").toString(), "repartition",
+        "--table=public.big", "--partitionColumn=d", "--rangeRows=20000"));
+    cmd.addAll(Arrays.asList(REPARTITION_DB.connectionArgs()));
+    File out = tmp.newFile("repartition.out");
+    Process p = Scripts.start(Map.of(), cmd, out);
+    try (Connection c = REPARTITION_DB.connect()) {
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
+      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND application_name = 'warehouse-repartition-copy' AND query LIKE 'INSERT INTO \"public\".\"big__%'") == 0) {
+        assertEquals("repartition ended before it was killed:\n" + Files.readString(out.toPath()), true, p.isAlive());
+        assertEquals("no copy seen in time", true, System.nanoTime() < deadline);
+        Thread.sleep(20);
+      }
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      p.waitFor();
+      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND application_name LIKE 'warehouse-repartition%'") > 0) {
+        assertEquals("the killed run's sessions did not end", true, System.nanoTime() < deadline);
+        Thread.sleep(50);
+      }
+      assertEquals("the same table", oid, Db.queryLong(c, "SELECT 'public.big'::regclass::oid::bigint"));
+      assertEquals("not partitioned", "r", queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = " + oid));
+      assertEquals("the same rows", before, queryString(c, String.format(checksum, "public.big")));
+      assertEquals("no backup", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname = 'big_unpartitioned_backup'"));
+
+      Result again = run(REPARTITION_DB, "repartition", "--table=public.big", "--partitionColumn=d");
+      assertEquals(again.toString(), 0, again.exitCode);
+      assertEquals(again.toString(), true, again.output.contains("dropping big__repartition, left by an earlier run"));
+      assertEquals("partitioned", "p", queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
+      assertEquals("every row once", before, queryString(c, String.format(checksum, "public.big")));
+      assertEquals("the backup is the original", oid,
+          Db.queryLong(c, "SELECT 'public.big_unpartitioned_backup'::regclass::oid::bigint"));
+      assertEquals("no work table left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'big\\_\\_%'"));
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  private static String queryString(Connection c, String sql) throws Exception {
+    try (var st = c.createStatement(); var rs = st.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
     }
   }
 
