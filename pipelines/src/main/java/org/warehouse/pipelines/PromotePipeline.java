@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -193,10 +194,11 @@ public final class PromotePipeline {
         Workers sourceWorkers = new Workers(source, "warehouse-promote-checksum", SOURCE_WORKERS, phases);
         Workers targetWorkers = new Workers(target, "warehouse-promote-verify", TARGET_WORKERS, phases)) {
       List<Plan> plans = select(src, schema, include, exclude, options, progress);
+      String snapshot = exportSnapshot(src, plans, options.getLockTimeoutSeconds());
       // every source checksum starts now, on its own connections, and runs while the catalogs are
       // read, the staging tables created, the pipeline built and run; joined only where needed
       for (Plan p : plans) {
-        p.sourceSumFuture = checksum(sourceWorkers, "source checksum", p.source, p.pages);
+        p.sourceSumFuture = checksum(sourceWorkers, "source checksum", p.source, p.pages, snapshot);
       }
       try (Workers catalog = new Workers(source, "warehouse-promote-catalog", CATALOG_WORKERS, phases)) {
         readSource(catalog, plans);
@@ -218,14 +220,14 @@ public final class PromotePipeline {
         }
       }
       try (PipelineLock lock = PipelineLock.acquire(target, "promote")) {
-        return promote(options, report, progress, source, target, tgt, plans, schema, started, phases,
+        return promote(options, report, progress, source, snapshot, target, tgt, plans, schema, started, phases,
             targetWorkers);
       }
     }
   }
 
   private static PipelineResult promote(PromoteOptions options, RunReport report, Progress progress,
-      JdbcConfig source, JdbcConfig target, Connection tgt, List<Plan> plans, String schema, long started,
+      JdbcConfig source, String snapshot, JdbcConfig target, Connection tgt, List<Plan> plans, String schema, long started,
       Phases phases, Workers targetWorkers) throws Exception {
     List<Plan> copy = new ArrayList<>();
     for (Plan p : plans) {
@@ -253,7 +255,7 @@ public final class PromotePipeline {
         progress.say("Copying %d tables (~%s rows, %d ranges) in one pipeline...", copy.size(),
             Progress.rows(rows), ranges.size());
         long t0 = System.nanoTime();
-        result = runPipeline(options, source, target, ranges, phases);
+        result = runPipeline(options, source, snapshot, target, ranges, phases);
         report.countersFrom(result);
         progress.say("Copied in %s; verifying and adding indexes...", Progress.seconds(System.nanoTime() - t0));
         verifyAndIndex(tgt, copy, targetWorkers, phases);
@@ -308,12 +310,12 @@ public final class PromotePipeline {
     return result;
   }
 
-  static PipelineResult runPipeline(PromoteOptions options, JdbcConfig source, JdbcConfig target,
+  static PipelineResult runPipeline(PromoteOptions options, JdbcConfig source, String snapshot, JdbcConfig target,
       List<TableRange> ranges, Phases phases) {
     Pipeline p = Pipeline.create(options);
     p.apply("TableRanges", Create.of(ranges).withCoder(TableRange.Coder.of()))
         .apply("SpreadRanges", Reshuffle.viaRandomKey())
-        .apply("ReadFromSource", ReadTableRanges.from(source, options.getReadMode()))
+        .apply("ReadFromSource", ReadTableRanges.from(source, options.getReadMode()).inSnapshot(snapshot))
         .apply("CopyIntoStagingTables", WriteByCopy.chunksTo(target));
     phases.lap("pipeline build");
     PipelineResult result = p.run();
@@ -339,7 +341,7 @@ public final class PromotePipeline {
     for (Plan p : bySize) {
       long pages = Db.queryLong(tgt, "SELECT pg_relation_size(" + Sql.literal(p.staging.quoted())
           + "::regclass) / current_setting('block_size')::bigint");
-      sums.put(p, checksum(workers, "target checksum", p.staging, pages));
+      sums.put(p, checksum(workers, "target checksum", p.staging, pages, null));
     }
     List<CompletableFuture<?>> all = new ArrayList<>(sums.values());
     for (Plan p : bySize) {
@@ -364,12 +366,43 @@ public final class PromotePipeline {
       p.sourceSum = join(p.sourceSumFuture);
       if (!copied.equals(p.sourceSum)) {
         throw new WarehouseException("verification failed for table " + p.source + ": source has "
-            + p.sourceSum + ", the copy has " + copied + " (did the source change during the run? "
-            + "re-run); production unchanged");
+            + p.sourceSum + " in the run's snapshot, the copy has " + copied + " (the copy differs from "
+            + "what was read: a trigger or a rule on the target?); production unchanged");
       }
     }
     for (CompletableFuture<?> f : all) {
       join(f);
+    }
+  }
+
+  /**
+   * Opens, on the source session, the transaction every source read of the run shares: REPEATABLE READ,
+   * the selected tables locked in ACCESS SHARE mode first (nobody can drop, rename or rewrite them until
+   * the run ends: a swap by aggregate on the source waits), then its snapshot exported. The copy's
+   * readers and the source checksums import it, so they all see the source of one moment, whatever
+   * commits meanwhile. The transaction ends when the run closes the session.
+   */
+  static String exportSnapshot(Connection src, List<Plan> plans, int lockTimeoutSeconds) throws SQLException {
+    src.setAutoCommit(false);
+    Db.execute(src, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    Db.execute(src, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
+    List<String> tables = new ArrayList<>();
+    for (Plan p : plans) {
+      tables.add(p.source.quoted());
+    }
+    try {
+      Db.execute(src, "LOCK TABLE " + String.join(", ", tables) + " IN ACCESS SHARE MODE");
+    } catch (SQLException e) {
+      if ("55P03".equals(e.getSQLState())) {
+        throw new WarehouseException("could not lock the source tables within " + lockTimeoutSeconds + " s (a "
+            + "session holds one exclusively: a table swap or an ALTER on the source?); nothing changed, retry later", e);
+      }
+      throw e;
+    }
+    try (Statement st = src.createStatement();
+        ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
+      rs.next();
+      return rs.getString(1);
     }
   }
 
@@ -379,15 +412,20 @@ public final class PromotePipeline {
   static final int TARGET_WORKERS = 4;
   static final int CATALOG_WORKERS = 3;
 
-  /** A table's checksum: one query per CHECKSUM_PAGES pages (the last range open-ended), added up. */
-  static CompletableFuture<TableChecksum> checksum(Workers workers, String phase, TableRef table, long pages) {
+  /**
+   * A table's checksum: one query per CHECKSUM_PAGES pages (the last range open-ended), added up; in
+   * the exported {@code snapshot} when it is not null.
+   */
+  static CompletableFuture<TableChecksum> checksum(Workers workers, String phase, TableRef table, long pages,
+      String snapshot) {
     List<CompletableFuture<TableChecksum>> parts = new ArrayList<>();
     long n = Math.max(1, (pages + CHECKSUM_PAGES - 1) / CHECKSUM_PAGES);
     for (long i = 0; i < n; i++) {
       long from = i * CHECKSUM_PAGES;
       long to = i == n - 1 ? TableRange.ALL_PAGES : from + CHECKSUM_PAGES;
       String where = n == 1 ? null : new TableRange("", "", "", from, to).where();
-      parts.add(workers.submit(phase, c -> TableChecksum.of(c, table, where)));
+      parts.add(workers.submit(phase, c -> snapshot == null ? TableChecksum.of(c, table, where)
+          : Db.inSnapshot(c, snapshot, () -> TableChecksum.of(c, table, where))));
     }
     CompletableFuture<TableChecksum> sum = parts.get(0);
     for (int i = 1; i < parts.size(); i++) {
@@ -654,7 +692,7 @@ public final class PromotePipeline {
     for (Plan p : same) {
       long pages = Db.queryLong(tgt, "SELECT pg_relation_size(" + Sql.literal(p.target.quoted())
           + "::regclass) / current_setting('block_size')::bigint");
-      sums.add(checksum(targetWorkers, "target checksum", p.target, pages));
+      sums.add(checksum(targetWorkers, "target checksum", p.target, pages, null));
     }
     for (int i = 0; i < same.size(); i++) {
       Plan p = same.get(i);

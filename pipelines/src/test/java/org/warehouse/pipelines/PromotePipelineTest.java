@@ -163,6 +163,56 @@ public class PromotePipelineTest {
     }
   }
 
+  /**
+   * A job moves amounts between two source tables in one transaction each (their sum stays 400,000)
+   * while promote runs: every table is read, and checksummed, in one snapshot of the source, so the
+   * run succeeds and the target holds the two tables of one moment (the sum holds there too).
+   */
+  @Test
+  public void aSourceChangingDuringTheRunIsCopiedAsOneSnapshot() throws Exception {
+    try (Connection c = source.connect()) {
+      for (String t : List.of("agg_acct_a", "agg_acct_b")) {
+        Db.execute(c, "CREATE TABLE " + t + " (k int PRIMARY KEY, v bigint NOT NULL)");
+        Db.execute(c, "INSERT INTO " + t + " SELECT g, 1000 FROM generate_series(1, 200) g");
+      }
+    }
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<Throwable> writerError = new AtomicReference<>();
+    long[] moves = new long[1];
+    Thread writer = new Thread(() -> {
+      try (Connection w = source.connect()) {
+        w.setAutoCommit(false);
+        for (int i = 0; !stop.get(); i++) {
+          Db.execute(w, "UPDATE agg_acct_a SET v = v - 1 WHERE k = " + (1 + i % 200));
+          Db.execute(w, "UPDATE agg_acct_b SET v = v + 1 WHERE k = " + (1 + (i * 7) % 200));
+          w.commit();
+          moves[0]++;
+        }
+      } catch (Throwable e) {
+        writerError.set(e);
+      }
+    });
+    writer.start();
+    while (moves[0] < 50) {
+      Thread.sleep(5);
+    }
+    long before = moves[0];
+    try {
+      PromotePipeline.run(options());
+    } finally {
+      stop.set(true);
+      writer.join();
+    }
+    assertThat("writer", writerError.get() == null ? "" : writerError.get().toString(), equalTo(""));
+    assertThat("moves during the run", moves[0], greaterThan(before + 50));
+    try (Connection t = target.connect()) {
+      assertThat("the two tables of one moment", Db.queryLong(t,
+          "SELECT (SELECT sum(v) FROM agg_acct_a) + (SELECT sum(v) FROM agg_acct_b)"), equalTo(400000L));
+      assertThat("not the starting state", Db.queryLong(t, "SELECT count(*) FROM agg_acct_a WHERE v <> 1000"),
+          greaterThan(0L));
+    }
+  }
+
   @Test
   public void failureMidRunLeavesEveryProductionTableAsItWas() throws Exception {
     PromotePipeline.run(options());

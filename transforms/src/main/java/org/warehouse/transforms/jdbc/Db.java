@@ -45,6 +45,19 @@ public final class Db {
     return result;
   }
 
+  /**
+   * Runs {@code work} in a read-only REPEATABLE READ transaction that sees the snapshot another session
+   * exported ({@code SELECT pg_export_snapshot()}, its transaction still open): every connection that
+   * does this reads the same database state.
+   */
+  public static <T> T inSnapshot(Connection c, String snapshot, TransactionWork<T> work) throws SQLException {
+    return inTransaction(c, () -> {
+      execute(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      execute(c, "SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+      return work.run();
+    });
+  }
+
   public static void execute(Connection c, String sql) throws SQLException {
     try (Statement st = c.createStatement()) {
       st.execute(sql);

@@ -56,14 +56,24 @@ public final class ReadTableRanges extends PTransform<PCollection<TableRange>, P
 
   private final JdbcConfig source;
   private final Mode mode;
+  private final String snapshot;
 
-  private ReadTableRanges(JdbcConfig source, Mode mode) {
+  private ReadTableRanges(JdbcConfig source, Mode mode, String snapshot) {
     this.source = source;
     this.mode = mode;
+    this.snapshot = snapshot;
   }
 
   public static ReadTableRanges from(JdbcConfig source, Mode mode) {
-    return new ReadTableRanges(source, mode);
+    return new ReadTableRanges(source, mode, null);
+  }
+
+  /**
+   * Every range read in the snapshot the source's session exported ({@code pg_export_snapshot()}; that
+   * transaction must stay open until the pipeline ends): all ranges of all tables see one state.
+   */
+  public ReadTableRanges inSnapshot(String snapshotId) {
+    return new ReadTableRanges(source, mode, snapshotId);
   }
 
   /** The select list a range of this mode needs for the given (validated) columns. */
@@ -84,7 +94,7 @@ public final class ReadTableRanges extends PTransform<PCollection<TableRange>, P
   @Override
   public PCollection<KV<String, String>> expand(PCollection<TableRange> ranges) {
     return ranges
-        .apply("ReadRangeAsCopyLines", ParDo.of(new ReadRangeFn(source, mode)))
+        .apply("ReadRangeAsCopyLines", ParDo.of(new ReadRangeFn(source, mode, snapshot)))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
   }
 
@@ -118,11 +128,13 @@ public final class ReadTableRanges extends PTransform<PCollection<TableRange>, P
 
     private final JdbcConfig source;
     private final Mode mode;
+    private final String snapshot;
     private transient Connection connection;
 
-    ReadRangeFn(JdbcConfig source, Mode mode) {
+    ReadRangeFn(JdbcConfig source, Mode mode, String snapshot) {
       this.source = source;
       this.mode = mode;
+      this.snapshot = snapshot;
     }
 
     @Setup
@@ -135,6 +147,17 @@ public final class ReadTableRanges extends PTransform<PCollection<TableRange>, P
 
     @ProcessElement
     public void process(@Element TableRange r, OutputReceiver<KV<String, String>> out) throws SQLException {
+      if (snapshot == null) {
+        read(r, out);
+      } else {
+        Db.inSnapshot(connection, snapshot, () -> {
+          read(r, out);
+          return null;
+        });
+      }
+    }
+
+    private void read(TableRange r, OutputReceiver<KV<String, String>> out) throws SQLException {
       String query = "SELECT " + r.columns() + " FROM " + r.source() + " WHERE " + r.where();
       long n = 0;
       try {
