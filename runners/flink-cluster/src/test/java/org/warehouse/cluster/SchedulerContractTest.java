@@ -144,22 +144,8 @@ public class SchedulerContractTest {
     File out = tmp.newFile("ingest.out");
     Process p = Scripts.start(Map.of(), cmd, out);
     try (Connection c = INGEST_DB.connect()) {
-      long deadline = System.nanoTime() + TIMEOUT.toNanos();
-      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-          + "AND application_name = 'warehouse-ingest-bronze' AND query LIKE 'COPY%'") == 0) {
-        assertEquals("ingest ended before it was killed:\n" + Files.readString(out.toPath()), true, p.isAlive());
-        assertEquals("no COPY seen in time", true, System.nanoTime() < deadline);
-        Thread.sleep(20);
-      }
-      Thread.sleep(200); // mid-file
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-      p.waitFor();
-      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-          + "AND application_name LIKE 'warehouse-ingest%'") > 0) {
-        assertEquals("the killed run's sessions did not end", true, System.nanoTime() < deadline);
-        Thread.sleep(50);
-      }
+      killWhenSeen(c, p, out, "application_name = 'warehouse-ingest-bronze' AND query LIKE 'COPY%'", 200, // mid-file
+          "warehouse-ingest");
       // what is visible is whole files: those in the ledger, each with all its rows, nothing else
       long loadedFiles = Db.queryLong(c, "SELECT count(*) FROM ingest_files");
       assertEquals("a file was still being loaded", true, loadedFiles < 2);
@@ -205,21 +191,8 @@ public class SchedulerContractTest {
     File out = tmp.newFile("repartition.out");
     Process p = Scripts.start(Map.of(), cmd, out);
     try (Connection c = REPARTITION_DB.connect()) {
-      long deadline = System.nanoTime() + TIMEOUT.toNanos();
-      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-          + "AND application_name = 'warehouse-repartition-copy' AND query LIKE 'INSERT INTO \"public\".\"big__%'") == 0) {
-        assertEquals("repartition ended before it was killed:\n" + Files.readString(out.toPath()), true, p.isAlive());
-        assertEquals("no copy seen in time", true, System.nanoTime() < deadline);
-        Thread.sleep(20);
-      }
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-      p.waitFor();
-      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-          + "AND application_name LIKE 'warehouse-repartition%'") > 0) {
-        assertEquals("the killed run's sessions did not end", true, System.nanoTime() < deadline);
-        Thread.sleep(50);
-      }
+      killWhenSeen(c, p, out, "application_name = 'warehouse-repartition-copy' "
+          + "AND query LIKE 'INSERT INTO \"public\".\"big__%'", 0, "warehouse-repartition");
       assertEquals("the same table", oid, Db.queryLong(c, "SELECT 'public.big'::regclass::oid::bigint"));
       assertEquals("not partitioned", "r", queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = " + oid));
       assertEquals("the same rows", before, queryString(c, String.format(checksum, "public.big")));
@@ -235,6 +208,30 @@ public class SchedulerContractTest {
       assertEquals("no work table left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'big\\_\\_%'"));
     } finally {
       p.destroyForcibly();
+    }
+  }
+
+  /**
+   * Waits until one of the database's sessions matches {@code seen} (a pg_stat_activity condition), waits
+   * {@code afterMillis} more, kill -9s the launcher's process tree, and waits until every session whose
+   * application name starts with {@code sessions} is gone.
+   */
+  private static void killWhenSeen(Connection c, Process p, File out, String seen, long afterMillis, String sessions)
+      throws Exception {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND " + seen) == 0) {
+      assertEquals("the run ended before it was killed:\n" + Files.readString(out.toPath()), true, p.isAlive());
+      assertEquals("not seen in time: " + seen, true, System.nanoTime() < deadline);
+      Thread.sleep(20);
+    }
+    Thread.sleep(afterMillis);
+    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
+    p.waitFor();
+    while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        + "AND application_name LIKE '" + sessions + "%'") > 0) {
+      assertEquals("the killed run's sessions did not end", true, System.nanoTime() < deadline);
+      Thread.sleep(50);
     }
   }
 
