@@ -193,8 +193,10 @@ public final class PromotePipeline {
         Connection tgt = connect(target, "target");
         Workers sourceWorkers = new Workers(source, "warehouse-promote-checksum", SOURCE_WORKERS, phases);
         Workers targetWorkers = new Workers(target, "warehouse-promote-verify", TARGET_WORKERS, phases)) {
-      List<Plan> plans = select(src, schema, include, exclude, options, progress);
-      String snapshot = exportSnapshot(src, plans, options.getLockTimeoutSeconds());
+      // the table list reads each table's size (a lock), and the snapshot's LOCK waits for exclusive holders
+      Db.execute(src, "SET lock_timeout = '" + options.getLockTimeoutSeconds() + "s'");
+      List<Plan> plans = sourceLocked(options, () -> select(src, schema, include, exclude, options, progress));
+      String snapshot = sourceLocked(options, () -> exportSnapshot(src, plans));
       // every source checksum starts now, on its own connections, and runs while the catalogs are
       // read, the staging tables created, the pipeline built and run; joined only where needed
       for (Plan p : plans) {
@@ -382,27 +384,32 @@ public final class PromotePipeline {
    * readers and the source checksums import it, so they all see the source of one moment, whatever
    * commits meanwhile. The transaction ends when the run closes the session.
    */
-  static String exportSnapshot(Connection src, List<Plan> plans, int lockTimeoutSeconds) throws SQLException {
+  static String exportSnapshot(Connection src, List<Plan> plans) throws SQLException {
     src.setAutoCommit(false);
     Db.execute(src, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    Db.execute(src, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
     List<String> tables = new ArrayList<>();
     for (Plan p : plans) {
       tables.add(p.source.quoted());
     }
-    try {
-      Db.execute(src, "LOCK TABLE " + String.join(", ", tables) + " IN ACCESS SHARE MODE");
-    } catch (SQLException e) {
-      if ("55P03".equals(e.getSQLState())) {
-        throw new WarehouseException("could not lock the source tables within " + lockTimeoutSeconds + " s (a "
-            + "session holds one exclusively: a table swap or an ALTER on the source?); nothing changed, retry later", e);
-      }
-      throw e;
-    }
+    Db.execute(src, "LOCK TABLE " + String.join(", ", tables) + " IN ACCESS SHARE MODE");
     try (Statement st = src.createStatement();
         ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
       rs.next();
       return rs.getString(1);
+    }
+  }
+
+  /** Runs a step on the source session; a lock timeout there becomes one line that says what to do. */
+  static <T> T sourceLocked(PromoteOptions options, Db.TransactionWork<T> step) throws SQLException {
+    try {
+      return step.run();
+    } catch (SQLException e) {
+      if ("55P03".equals(e.getSQLState())) {
+        throw new WarehouseException("could not lock the source tables within " + options.getLockTimeoutSeconds()
+            + " s (a session holds one exclusively: a table swap or an ALTER on the source?); nothing changed, "
+            + "retry later or raise --lockTimeoutSeconds", e);
+      }
+      throw e;
     }
   }
 
@@ -425,7 +432,7 @@ public final class PromotePipeline {
       long to = i == n - 1 ? TableRange.ALL_PAGES : from + CHECKSUM_PAGES;
       String where = n == 1 ? null : new TableRange("", "", "", from, to).where();
       parts.add(workers.submit(phase, c -> snapshot == null ? TableChecksum.of(c, table, where)
-          : Db.inSnapshot(c, snapshot, () -> TableChecksum.of(c, table, where))));
+          : Db.inSnapshot(c, snapshot, table.quoted(), () -> TableChecksum.of(c, table, where))));
     }
     CompletableFuture<TableChecksum> sum = parts.get(0);
     for (int i = 1; i < parts.size(); i++) {

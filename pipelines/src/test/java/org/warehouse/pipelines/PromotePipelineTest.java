@@ -214,6 +214,24 @@ public class PromotePipelineTest {
   }
 
   @Test
+  public void aSourceTableHeldExclusivelyFailsWithOneLineAfterTheLockTimeout() throws Exception {
+    try (Connection holder = source.connect()) {
+      holder.setAutoCommit(false);
+      Db.execute(holder, "LOCK TABLE agg_monthly IN ACCESS EXCLUSIVE MODE");
+      WarehouseException e = assertThrows(WarehouseException.class,
+          () -> PromotePipeline.run(options("--lockTimeoutSeconds=1")));
+      assertThat(e.getMessage(), containsString("could not lock the source tables within 1 s"));
+      assertThat(e.getMessage(), containsString("nothing changed"));
+      holder.rollback();
+    }
+    try (Connection t = target.connect()) {
+      for (String table : PROMOTED) {
+        assertThat(table, Db.tableExists(t, TableRef.of("public", table)), is(false));
+      }
+    }
+  }
+
+  @Test
   public void failureMidRunLeavesEveryProductionTableAsItWas() throws Exception {
     PromotePipeline.run(options());
     try (Connection s = source.connect()) {

@@ -258,6 +258,23 @@ public class RepartitionPipelineTest {
     }
   }
 
+  @Test
+  public void aWriterHoldingTheTableFailsTheRunWithOneLineAfterTheLockTimeout() throws Exception {
+    long oid = oid("rp.events");
+    try (Connection writer = DB.connect()) {
+      writer.setAutoCommit(false);
+      Db.execute(writer, "INSERT INTO rp.events (happened_at, kind, amount) VALUES (now(), 'a', 1)");
+      assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at", "--lockTimeoutSeconds=1"},
+          "could not lock rp.events within 1 s (a transaction is writing it); nothing changed");
+      writer.rollback();
+    }
+    try (Connection c = DB.connect()) {
+      assertThat("same table", oid("rp.events"), equalTo(oid));
+      assertThat("nothing left behind", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relnamespace = "
+          + "'rp'::regnamespace AND (relname LIKE 'events\\_\\_%' OR relname LIKE 'events\\_p%')"), equalTo(0L));
+    }
+  }
+
   private static void assertRefused(String[] args, String message) {
     Launch run = launch(args);
     assertThat(run.out, run.code, equalTo(1));

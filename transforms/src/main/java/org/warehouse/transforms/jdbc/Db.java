@@ -46,14 +46,28 @@ public final class Db {
   }
 
   /**
-   * Runs {@code work} in a read-only REPEATABLE READ transaction that sees the snapshot another session
-   * exported ({@code SELECT pg_export_snapshot()}, its transaction still open): every connection that
-   * does this reads the same database state.
+   * Runs {@code work}, which reads {@code table}, in a read-only REPEATABLE READ transaction that sees
+   * the snapshot another session exported ({@code SELECT pg_export_snapshot()}, its transaction still
+   * open and holding the table's ACCESS SHARE lock): every connection that does this reads the same
+   * database state. The table is locked {@code NOWAIT} first, as pg_dump's workers do: when another
+   * session is already waiting for an exclusive lock on it (a swap, an ALTER), a plain read would queue
+   * behind that session, which itself waits for the exporting transaction, and nothing would move until
+   * a lock timeout. This read gives way instead, with a {@link WarehouseException} that says so.
    */
-  public static <T> T inSnapshot(Connection c, String snapshot, TransactionWork<T> work) throws SQLException {
+  public static <T> T inSnapshot(Connection c, String snapshot, String quotedTable, TransactionWork<T> work)
+      throws SQLException {
     return inTransaction(c, () -> {
       execute(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       execute(c, "SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+      try {
+        execute(c, "LOCK TABLE " + quotedTable + " IN ACCESS SHARE MODE NOWAIT");
+      } catch (SQLException e) {
+        if ("55P03".equals(e.getSQLState())) {
+          throw new WarehouseException("another session is waiting for an exclusive lock on " + quotedTable
+              + " (a table swap or an ALTER?): this run gives way and stops; nothing was changed, re-run once it is done", e);
+        }
+        throw e;
+      }
       return work.run();
     });
   }

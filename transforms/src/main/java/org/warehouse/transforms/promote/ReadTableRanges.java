@@ -150,7 +150,7 @@ public final class ReadTableRanges extends PTransform<PCollection<TableRange>, P
       if (snapshot == null) {
         read(r, out);
       } else {
-        Db.inSnapshot(connection, snapshot, () -> {
+        Db.inSnapshot(connection, snapshot, r.source(), () -> {
           read(r, out);
           return null;
         });
