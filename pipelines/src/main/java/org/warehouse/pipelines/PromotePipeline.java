@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -392,11 +391,7 @@ public final class PromotePipeline {
       tables.add(p.source.quoted());
     }
     Db.execute(src, "LOCK TABLE " + String.join(", ", tables) + " IN ACCESS SHARE MODE");
-    try (Statement st = src.createStatement();
-        ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
-      rs.next();
-      return rs.getString(1);
-    }
+    return Db.queryString(src, "SELECT pg_export_snapshot()");
   }
 
   /** Runs a step on the source session; a lock timeout there becomes one line that says what to do. */

@@ -81,13 +81,6 @@ final class DedupeTestSupport {
 
   static String checksum(Connection c, String table) throws SQLException {
     return Db.queryLong(c, "SELECT count(*) FROM " + table) + "/"
-        + queryString(c, "SELECT " + DedupeSql.checksumExpr("t") + " FROM " + table + " AS t");
-  }
-
-  static String queryString(Connection c, String sql) throws SQLException {
-    try (var st = c.createStatement(); var rs = st.executeQuery(sql)) {
-      rs.next();
-      return rs.getString(1);
-    }
+        + Db.queryString(c, "SELECT " + DedupeSql.checksumExpr("t") + " FROM " + table + " AS t");
   }
 }

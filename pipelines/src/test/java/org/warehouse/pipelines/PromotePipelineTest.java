@@ -117,7 +117,7 @@ public class PromotePipelineTest {
       assertThat(stagingTables(t), empty());
       // a NOT NULL and a default survive: inserting without the column uses the source's default
       Db.execute(t, "INSERT INTO dim_regions (region_code, name) VALUES (99, 'x')");
-      assertThat(queryString(t, "SELECT note FROM dim_regions WHERE region_code = 99"), equalTo("n/a"));
+      assertThat(Db.queryString(t, "SELECT note FROM dim_regions WHERE region_code = 99"), equalTo("n/a"));
       assertThrows(SQLException.class, () -> Db.execute(t, "INSERT INTO dim_regions (region_code) VALUES (100)"));
     }
   }
@@ -278,7 +278,7 @@ public class PromotePipelineTest {
     assertThat(snapshot(), equalTo(before));
     try (Connection t = target.connect()) {
       assertThat(stagingTables(t), empty());
-      assertThat(queryString(t, "SELECT count(*) FROM monthly_report"), equalTo("10"));
+      assertThat(Db.queryString(t, "SELECT count(*) FROM monthly_report"), equalTo("10"));
     }
   }
 
@@ -298,10 +298,10 @@ public class PromotePipelineTest {
     try (Connection t = target.connect();
         Connection s = source.connect()) {
       assertThat(rows(t, "dim_regions"), equalTo(rows(s, "dim_regions")));
-      assertThat(queryString(t, "SELECT name FROM region_names WHERE region_code = 1"),
-          equalTo(queryString(s, "SELECT name FROM dim_regions WHERE region_code = 1")));
-      assertThat(queryString(t, "SELECT name FROM region_names WHERE region_code = 1"), containsString("TAB"));
-      assertThat(queryString(t, "SELECT has_table_privilege('public', 'dim_regions', 'SELECT')"), equalTo("t"));
+      assertThat(Db.queryString(t, "SELECT name FROM region_names WHERE region_code = 1"),
+          equalTo(Db.queryString(s, "SELECT name FROM dim_regions WHERE region_code = 1")));
+      assertThat(Db.queryString(t, "SELECT name FROM region_names WHERE region_code = 1"), containsString("TAB"));
+      assertThat(Db.queryString(t, "SELECT has_table_privilege('public', 'dim_regions', 'SELECT')"), equalTo("t"));
     }
   }
 
@@ -352,7 +352,7 @@ public class PromotePipelineTest {
     assertThat(err.toString(StandardCharsets.UTF_8), not(containsString(
         new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of(target.passwordFile()))).strip())));
     try (Connection t = target.connect()) {
-      assertThat(queryString(t, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), equalTo("0"));
+      assertThat(Db.queryString(t, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), equalTo("0"));
     }
   }
 
@@ -471,14 +471,6 @@ public class PromotePipelineTest {
       }
     }
     return out;
-  }
-
-  static String queryString(Connection c, String sql) throws SQLException {
-    try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery(sql)) {
-      rs.next();
-      return rs.getString(1);
-    }
   }
 
   static String[] concat(String[] a, String[] b) {

@@ -6,7 +6,6 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.lessThan;
 import static org.warehouse.pipelines.DedupeTestSupport.exceptBothWays;
-import static org.warehouse.pipelines.DedupeTestSupport.queryString;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -76,13 +75,13 @@ public class RepartitionPipelineTest {
 
     try (Connection c = DB.connect()) {
       assertThat("rows", exceptBothWays(c, "SELECT * FROM rp.events", "SELECT * FROM rp.orig_events"), equalTo(0L));
-      assertThat("partitioned by happened_at", queryString(c, "SELECT pg_get_partkeydef('rp.events'::regclass)"),
+      assertThat("partitioned by happened_at", Db.queryString(c, "SELECT pg_get_partkeydef('rp.events'::regclass)"),
           equalTo("RANGE (happened_at)"));
       // the oracle's partition of each row: NULL -> default, else its month in UTC
       assertThat("rows outside their month's partition", Db.queryLong(c, "SELECT count(*) FROM rp.events t "
           + "JOIN pg_class k ON k.oid = t.tableoid WHERE k.relname <> CASE WHEN t.happened_at IS NULL THEN 'events_pdefault' "
           + "ELSE 'events_p' || to_char(t.happened_at AT TIME ZONE 'UTC', 'YYYY_MM') END"), equalTo(0L));
-      assertThat("the boundary row of 2024-01-31 -03 is in February", queryString(c, "SELECT k.relname FROM rp.events t "
+      assertThat("the boundary row of 2024-01-31 -03 is in February", Db.queryString(c, "SELECT k.relname FROM rp.events t "
           + "JOIN pg_class k ON k.oid = t.tableoid WHERE t.happened_at = '2024-01-31 23:59:59.999-03'"),
           equalTo("events_p2024_02"));
       long months = Db.queryLong(c, "SELECT (extract(year FROM age(date_trunc('month', max(happened_at) AT TIME ZONE 'UTC'), "
@@ -94,23 +93,23 @@ public class RepartitionPipelineTest {
       assertThat("backup = the original table (same OID, same rows)", oid("rp.events_unpartitioned_backup"), equalTo(oid));
       assertThat(exceptBothWays(c, "SELECT * FROM rp.events_unpartitioned_backup", "SELECT * FROM rp.orig_events"),
           equalTo(0L));
-      assertThat("unique key widened, under its own name", queryString(c, "SELECT pg_get_constraintdef(oid) FROM "
+      assertThat("unique key widened, under its own name", Db.queryString(c, "SELECT pg_get_constraintdef(oid) FROM "
           + "pg_constraint WHERE conrelid = 'rp.events'::regclass AND conname = 'events_id_key'"),
           equalTo("UNIQUE (id, happened_at)"));
-      assertThat("index", queryString(c, "SELECT pg_get_indexdef('rp.events_kind_idx'::regclass)"),
+      assertThat("index", Db.queryString(c, "SELECT pg_get_indexdef('rp.events_kind_idx'::regclass)"),
           equalTo("CREATE INDEX events_kind_idx ON ONLY rp.events USING btree (kind)"));
       assertThat("foreign key and CHECK", Db.queryLong(c, "SELECT count(*) FROM pg_constraint WHERE conrelid = "
           + "'rp.events'::regclass AND contype IN ('f', 'c')"), equalTo(2L));
-      assertThat("comments", queryString(c, "SELECT obj_description('rp.events'::regclass, 'pg_class') || '/' || "
+      assertThat("comments", Db.queryString(c, "SELECT obj_description('rp.events'::regclass, 'pg_class') || '/' || "
           + "col_description('rp.events'::regclass, 4)"), equalTo("what happened/in reais"));
-      assertThat("grant", queryString(c, "SELECT has_table_privilege('" + ROLE + "', 'rp.events', 'SELECT')::text"),
+      assertThat("grant", Db.queryString(c, "SELECT has_table_privilege('" + ROLE + "', 'rp.events', 'SELECT')::text"),
           equalTo("true"));
       assertThat("the serial's sequence now belongs to the new table",
-          queryString(c, "SELECT pg_get_serial_sequence('rp.events', 'id')"), equalTo("rp.events_id_seq"));
+          Db.queryString(c, "SELECT pg_get_serial_sequence('rp.events', 'id')"), equalTo("rp.events_id_seq"));
       long next = Db.queryLong(c, "INSERT INTO rp.events (happened_at, kind, amount) VALUES ('2031-05-05', 'a', 1) "
           + "RETURNING id");
       assertThat("ids go on", next, equalTo(Db.queryLong(c, "SELECT max(id) + 1 FROM rp.orig_events")));
-      assertThat("a later month goes to the default partition", queryString(c, "SELECT tableoid::regclass::text "
+      assertThat("a later month goes to the default partition", Db.queryString(c, "SELECT tableoid::regclass::text "
           + "FROM rp.events WHERE id = " + next), equalTo("rp.events_pdefault"));
       assertThat("generated column", Db.queryLong(c, "SELECT (amount_x2 = 2)::int FROM rp.events WHERE id = " + next),
           equalTo(1L));
@@ -132,7 +131,7 @@ public class RepartitionPipelineTest {
           + "('events_id_key', 'events_kind_idx') AND relnamespace = 'rp'::regnamespace"), equalTo(2L));
       assertThat("no partition left", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'events\\_p%' "
           + "AND relnamespace = 'rp'::regnamespace"), equalTo(0L));
-      assertThat("its sequence is its own again", queryString(c, "SELECT pg_get_serial_sequence('rp.events', 'id')"),
+      assertThat("its sequence is its own again", Db.queryString(c, "SELECT pg_get_serial_sequence('rp.events', 'id')"),
           equalTo("rp.events_id_seq"));
     }
   }

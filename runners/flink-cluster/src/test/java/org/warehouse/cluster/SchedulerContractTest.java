@@ -182,7 +182,7 @@ public class SchedulerContractTest {
       Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
           + "FROM generate_series(1, 1000000) g");
       Db.execute(c, "ANALYZE public.big");
-      before = queryString(c, String.format(checksum, "public.big"));
+      before = Db.queryString(c, String.format(checksum, "public.big"));
       oid = Db.queryLong(c, "SELECT 'public.big'::regclass::oid::bigint");
     }
     List<String> cmd = new ArrayList<>(List.of(Scripts.ROOT.resolve("scripts/run").toString(), "repartition",
@@ -194,15 +194,15 @@ public class SchedulerContractTest {
       killWhenSeen(c, p, out, "application_name = 'warehouse-repartition-copy' "
           + "AND query LIKE 'INSERT INTO \"public\".\"big__%'", 0, "warehouse-repartition");
       assertEquals("the same table", oid, Db.queryLong(c, "SELECT 'public.big'::regclass::oid::bigint"));
-      assertEquals("not partitioned", "r", queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = " + oid));
-      assertEquals("the same rows", before, queryString(c, String.format(checksum, "public.big")));
+      assertEquals("not partitioned", "r", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = " + oid));
+      assertEquals("the same rows", before, Db.queryString(c, String.format(checksum, "public.big")));
       assertEquals("no backup", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname = 'big_unpartitioned_backup'"));
 
       Result again = run(REPARTITION_DB, "repartition", "--table=public.big", "--partitionColumn=d");
       assertEquals(again.toString(), 0, again.exitCode);
       assertEquals(again.toString(), true, again.output.contains("dropping big__repartition, left by an earlier run"));
-      assertEquals("partitioned", "p", queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
-      assertEquals("every row once", before, queryString(c, String.format(checksum, "public.big")));
+      assertEquals("partitioned", "p", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
+      assertEquals("every row once", before, Db.queryString(c, String.format(checksum, "public.big")));
       assertEquals("the backup is the original", oid,
           Db.queryLong(c, "SELECT 'public.big_unpartitioned_backup'::regclass::oid::bigint"));
       assertEquals("no work table left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'big\\_\\_%'"));
@@ -232,13 +232,6 @@ public class SchedulerContractTest {
         + "AND application_name LIKE '" + sessions + "%'") > 0) {
       assertEquals("the killed run's sessions did not end", true, System.nanoTime() < deadline);
       Thread.sleep(50);
-    }
-  }
-
-  private static String queryString(Connection c, String sql) throws Exception {
-    try (var st = c.createStatement(); var rs = st.executeQuery(sql)) {
-      rs.next();
-      return rs.getString(1);
     }
   }
 

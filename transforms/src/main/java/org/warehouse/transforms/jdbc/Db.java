@@ -78,6 +78,16 @@ public final class Db {
     }
   }
 
+  public static String queryString(Connection c, String sql) throws SQLException {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
+      if (!rs.next()) {
+        throw new SQLException("no row returned by: " + sql);
+      }
+      return rs.getString(1);
+    }
+  }
+
   public static long queryLong(Connection c, String sql) throws SQLException {
     try (Statement st = c.createStatement();
         ResultSet rs = st.executeQuery(sql)) {

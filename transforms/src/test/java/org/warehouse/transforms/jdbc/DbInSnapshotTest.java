@@ -6,9 +6,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.Assert.assertThrows;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -33,7 +31,7 @@ public class DbInSnapshotTest {
       exporter.setAutoCommit(false);
       Db.execute(exporter, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       Db.execute(exporter, "LOCK TABLE snap_t IN ACCESS SHARE MODE");
-      String snapshot = string(exporter, "SELECT pg_export_snapshot()");
+      String snapshot = Db.queryString(exporter, "SELECT pg_export_snapshot()");
       Db.execute(writer, "INSERT INTO snap_t VALUES (2)"); // committed after the snapshot
 
       assertThat("the snapshot's rows, not today's", Db.inSnapshot(reader, snapshot, "snap_t",
@@ -65,14 +63,6 @@ public class DbInSnapshotTest {
       swap.join(10_000);
       assertThat("the waiting session got its lock", swap.isAlive() ? "still waiting" : String.valueOf(swapError.get()),
           equalTo("null"));
-    }
-  }
-
-  private static String string(Connection c, String sql) throws SQLException {
-    try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery(sql)) {
-      rs.next();
-      return rs.getString(1);
     }
   }
 }
