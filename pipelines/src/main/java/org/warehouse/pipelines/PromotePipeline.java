@@ -42,9 +42,9 @@ import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.TableSwap;
 import org.warehouse.transforms.jdbc.WarehouseException;
 import org.warehouse.transforms.jdbc.WriteByCopy;
-import org.warehouse.transforms.promote.ReadTableRanges;
-import org.warehouse.transforms.promote.TableChecksum;
-import org.warehouse.transforms.promote.TableRange;
+import org.warehouse.transforms.tablecopy.ReadTableRanges;
+import org.warehouse.transforms.tablecopy.TableChecksum;
+import org.warehouse.transforms.tablecopy.TableRange;
 
 /**
  * promote: copies the dim_* and agg_* tables of a source (staging) database to a target

@@ -33,8 +33,8 @@ import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
-import org.warehouse.transforms.promote.TableChecksum;
-import org.warehouse.transforms.promote.TableRange;
+import org.warehouse.transforms.tablecopy.TableChecksum;
+import org.warehouse.transforms.tablecopy.TableRange;
 import org.warehouse.transforms.repartition.CopyRangesInDatabase;
 
 /**

@@ -10,7 +10,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.warehouse.testing.TestDatabase;
-import org.warehouse.transforms.breezeway.ChildTable;
+import org.warehouse.transforms.childtables.ChildTable;
 import org.warehouse.transforms.jdbc.Db;
 
 /** generate --childScale: the duplicate profile (rows, distinct keys per table) and determinism. */
@@ -38,7 +38,7 @@ public class DedupeGenerateTest {
         first.put(t, DedupeTestSupport.checksum(c, q));
       }
       assertThat(Db.queryLong(c, "SELECT count(*) FROM breezeway.properties"),
-          equalTo(org.warehouse.transforms.breezeway.SyntheticChildren.parents("properties", f)));
+          equalTo(org.warehouse.transforms.childtables.SyntheticChildren.parents("properties", f)));
       // F=1 figures from the issue
       assertThat(ChildTable.PROPERTY_PHOTOS.rows(1) + "/" + ChildTable.PROPERTY_PHOTOS.unique(1), equalTo("10192750/16113"));
       assertThat(ChildTable.TASK_REQUIREMENTS.rows(1) + "/" + ChildTable.TASK_REQUIREMENTS.unique(1),

@@ -17,7 +17,7 @@ import org.junit.Test;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.dedupe.DedupeTarget;
 import org.warehouse.testing.TestDatabase;
-import org.warehouse.transforms.breezeway.ChildTable;
+import org.warehouse.transforms.childtables.ChildTable;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.TableRef;
 

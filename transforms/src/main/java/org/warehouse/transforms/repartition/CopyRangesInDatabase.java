@@ -13,7 +13,7 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.WarehouseException;
-import org.warehouse.transforms.promote.TableRange;
+import org.warehouse.transforms.tablecopy.TableRange;
 
 /**
  * Copies ctid page ranges of a table into another table of the same database, on the server: per

@@ -1,4 +1,4 @@
-package org.warehouse.transforms.breezeway;
+package org.warehouse.transforms.childtables;
 
 import java.io.Serializable;
 import java.util.SplittableRandom;

@@ -1,4 +1,4 @@
-package org.warehouse.transforms.promote;
+package org.warehouse.transforms.tablecopy;
 
 import java.math.BigInteger;
 import java.sql.Connection;

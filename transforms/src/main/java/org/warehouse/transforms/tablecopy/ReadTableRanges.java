@@ -1,4 +1,4 @@
-package org.warehouse.transforms.promote;
+package org.warehouse.transforms.tablecopy;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
