@@ -15,9 +15,12 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.Before;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -151,7 +154,7 @@ public class RepartitionPipelineTest {
   }
 
   @Test
-  public void rowsWrittenDuringTheRunWaitAndLandInThePartitionedTable() throws Exception {
+  public void offlineRowsWrittenDuringTheRunWaitAndLandInThePartitionedTable() throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
     AtomicLong committed = new AtomicLong();
     AtomicReference<Throwable> writerError = new AtomicReference<>();
@@ -169,7 +172,7 @@ public class RepartitionPipelineTest {
     while (committed.get() < 20) {
       Thread.sleep(10);
     }
-    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at");
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--offline=true");
     long atSwap = committed.get();
     Thread.sleep(300);
     stop.set(true);
@@ -186,6 +189,121 @@ public class RepartitionPipelineTest {
       assertThat("rows written after the swap are not in the backup", Db.queryLong(c,
           "SELECT count(*) FROM rp.events_unpartitioned_backup WHERE note = 'writer'"),
           lessThan(committed.get()));
+    }
+  }
+
+  /**
+   * Online (the default): a writer INSERTs, UPDATEs (in the month and across months) and DELETEs through
+   * the whole run, each change applied in the same transaction to an unpartitioned oracle table. After
+   * the run the partitioned table equals the oracle row for row: no committed write was lost.
+   */
+  @Test
+  public void onlineEveryWriteMadeDuringTheRunIsInThePartitionedTable() throws Exception {
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "CREATE TABLE rp.oracle (LIKE rp.events INCLUDING DEFAULTS INCLUDING GENERATED)");
+      Db.execute(c, "INSERT INTO rp.oracle (id, happened_at, kind, amount, note) "
+          + "SELECT id, happened_at, kind, amount, note FROM rp.events");
+    }
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong committed = new AtomicLong();
+    AtomicReference<Throwable> writerError = new AtomicReference<>();
+    Thread writer = new Thread(() -> writeBoth(stop, committed, writerError));
+    writer.start();
+    waitFor(committed, 50, writerError);
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--rangeRows=300");
+    waitFor(committed, committed.get() + 50, writerError); // and after the switch
+    stop.set(true);
+    writer.join();
+
+    assertThat(run.err, run.code, equalTo(0));
+    assertThat("writer", writerError.get() == null ? "" : writerError.get().toString(), equalTo(""));
+    Matcher applied = Pattern.compile("catch-up round \\d+: ([\\d,]+) changed key|the last ([\\d,]+) changed key")
+        .matcher(run.out);
+    long keys = 0;
+    while (applied.find()) {
+      keys += Long.parseLong((applied.group(1) != null ? applied.group(1) : applied.group(2)).replace(",", ""));
+    }
+    assertThat("changes made during the run were caught up", keys, greaterThan(0L));
+    assertThat(run.out, containsString("no key of the original is missing"));
+    assertThat("a one-month query scans exactly one partition", Pattern.compile(
+        "pruning     a one-month query scans events_p\\d{4}_\\d{2}\\n").matcher(run.out).find(), equalTo(true));
+    try (Connection c = DB.connect()) {
+      assertThat("partitioned", Db.queryString(c, "SELECT pg_get_partkeydef('rp.events'::regclass)"),
+          equalTo("RANGE (happened_at)"));
+      assertThat("the partitioned table = the oracle, row for row", exceptBothWays(c, "SELECT * FROM rp.events",
+          "SELECT * FROM rp.oracle"), equalTo(0L));
+      assertThat("rows outside their month's partition", Db.queryLong(c, "SELECT count(*) FROM rp.events t "
+          + "JOIN pg_class k ON k.oid = t.tableoid WHERE k.relname <> CASE WHEN t.happened_at IS NULL OR to_regclass("
+          + "'rp.events_p' || to_char(t.happened_at AT TIME ZONE 'UTC', 'YYYY_MM')) IS NULL THEN 'events_pdefault' "
+          + "ELSE 'events_p' || to_char(t.happened_at AT TIME ZONE 'UTC', 'YYYY_MM') END"), equalTo(0L));
+      assertThat("no capture trigger or function left", Db.queryLong(c, "SELECT (SELECT count(*) FROM pg_trigger WHERE "
+          + "tgname LIKE '%repartition\\_capture') + (SELECT count(*) FROM pg_proc WHERE proname LIKE "
+          + "'%repartition\\_capture')"), equalTo(0L));
+      assertThat("no work tables left", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE "
+          + "'events\\_\\_repartition%'"), equalTo(0L));
+    }
+  }
+
+  @Test
+  public void onlineIsRefusedWithOneLineForATableWithoutAKeyAndOfflineWorks() throws Exception {
+    long oid = oid("rp.events");
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "ALTER TABLE rp.events DROP CONSTRAINT events_id_key");
+    }
+    assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at"},
+        "table rp.events has no primary key and no unique key on NOT NULL columns: the online mode needs one");
+    try (Connection c = DB.connect()) {
+      assertThat("same table", oid("rp.events"), equalTo(oid));
+      assertThat("nothing created", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relnamespace = "
+          + "'rp'::regnamespace AND (relname LIKE 'events\\_\\_%' OR relname LIKE 'events\\_p%')"), equalTo(0L));
+    }
+    Launch offline = launch("--table=rp.events", "--partitionColumn=happened_at", "--offline=true");
+    assertThat(offline.err, offline.code, equalTo(0));
+    try (Connection c = DB.connect()) {
+      assertThat(exceptBothWays(c, "SELECT * FROM rp.events", "SELECT * FROM rp.orig_events"), equalTo(0L));
+    }
+  }
+
+  /** The writer: one change a loop, to rp.events and to rp.oracle in one transaction (ids from a fixed seed). */
+  private static void writeBoth(AtomicBoolean stop, AtomicLong committed, AtomicReference<Throwable> error) {
+    Random random = new Random(7);
+    try (Connection w = DB.connect()) {
+      w.setAutoCommit(false);
+      for (int i = 0; !stop.get(); i++) {
+        long id = 1 + random.nextInt(2100);
+        switch (i % 4) {
+          case 0 -> {
+            long newId = Db.queryLong(w, "INSERT INTO rp.events (happened_at, kind, amount, note) VALUES "
+                + "(timestamptz '2024-06-15 12:00+00' + " + (i % 400) + " * interval '1 day', 'b', " + (i % 90)
+                + ", 'written " + i + "') RETURNING id");
+            Db.execute(w, "INSERT INTO rp.oracle (id, happened_at, kind, amount, note) SELECT " + newId + ", "
+                + "timestamptz '2024-06-15 12:00+00' + " + (i % 400) + " * interval '1 day', 'b', " + (i % 90)
+                + ", 'written " + i + "'");
+          }
+          case 1 -> bothTables(w, "UPDATE %s SET amount = amount + 1, note = 'updated " + i + "' WHERE id = " + id);
+          case 2 -> bothTables(w, "UPDATE %s SET happened_at = happened_at + interval '40 days' WHERE id = " + id);
+          default -> bothTables(w, "DELETE FROM %s WHERE id = " + id);
+        }
+        w.commit();
+        committed.incrementAndGet();
+        Thread.sleep(2); // a steady rate, not a synchronization
+      }
+    } catch (Throwable e) {
+      error.set(e);
+    }
+  }
+
+  private static void bothTables(Connection w, String sql) throws SQLException {
+    Db.execute(w, String.format(sql, "rp.events"));
+    Db.execute(w, String.format(sql, "rp.oracle"));
+  }
+
+  /** Waits (bounded) until the writer has committed {@code count} changes. */
+  private static void waitFor(AtomicLong committed, long count, AtomicReference<Throwable> error) throws Exception {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (committed.get() < count && error.get() == null) {
+      assertThat("the writer stalled", System.nanoTime() < deadline, equalTo(true));
+      Thread.sleep(10);
     }
   }
 

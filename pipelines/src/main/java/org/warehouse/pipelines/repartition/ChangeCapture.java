@@ -1,0 +1,157 @@
+package org.warehouse.pipelines.repartition;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.warehouse.pipelines.common.Progress;
+import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.LockTimeouts;
+import org.warehouse.transforms.jdbc.Sql;
+import org.warehouse.transforms.jdbc.TableRef;
+
+/**
+ * The online mode's change capture: a row trigger on the original ({@code <table>__repartition_capture},
+ * never mistaken for a user's) writes the key of every row INSERTed, UPDATEd (old and new key) or
+ * DELETEd into the change log; catch-up rounds apply the logged keys to the new table (delete those
+ * keys, insert the original's current rows of them). The trigger does nothing but insert into the log,
+ * so one left by a killed run is harmless until the next run drops it.
+ *
+ * <p>A round marks the log rows it takes with its number ({@code UPDATE … SET round = n WHERE round IS
+ * NULL}): rows of transactions not yet committed are invisible to it and stay for a later round, so no
+ * change is missed whatever the commit order. The keys of rounds after a given one are what changed
+ * since then ({@link #collectChangedSince}).
+ */
+public final class ChangeCapture {
+  /** Session temp table of one round's keys. */
+  static final String DELTA = "pg_temp.repartition_delta";
+
+  private final RepartitionPlan plan;
+  private final RowKey key;
+  private int rounds;
+
+  public ChangeCapture(RepartitionPlan plan) {
+    this.plan = plan;
+    this.key = plan.shape().rowKey();
+  }
+
+  /** The change log and the trigger's function (nothing on the original yet). */
+  public List<String> createSql() {
+    String log = plan.changeLog().quoted();
+    List<String> out = new ArrayList<>();
+    out.add("CREATE UNLOGGED TABLE " + log + " (round integer, " + key.definitions() + ")");
+    out.add("CREATE INDEX ON " + log + " (round)");
+    out.add("CREATE FUNCTION " + plan.captureFunction() + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+        + "SET search_path = pg_catalog, pg_temp AS $capture$ BEGIN "
+        + "IF TG_OP <> 'INSERT' THEN INSERT INTO " + log + " (" + key.quoted() + ") VALUES (" + key.quoted("OLD")
+        + "); END IF; "
+        + "IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (" + key.quoted("NEW") + ") IS DISTINCT FROM ("
+        + key.quoted("OLD") + ")) THEN INSERT INTO " + log + " (" + key.quoted() + ") VALUES (" + key.quoted("NEW")
+        + "); END IF; RETURN NULL; END $capture$");
+    return out;
+  }
+
+  /** The trigger itself: from its commit on, every write to the original is logged. */
+  public String triggerSql() {
+    return "CREATE TRIGGER " + Sql.quoteIdent(RepartitionPlan.captureOf(plan.table())) + " AFTER INSERT OR UPDATE "
+        + "OR DELETE ON " + plan.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION " + plan.captureFunction() + "()";
+  }
+
+  /** Trigger, function and log, in this order (the trigger never outlives its log). */
+  public static List<String> dropSql(RepartitionPlan plan) {
+    return List.of("DROP FUNCTION IF EXISTS " + plan.captureFunction() + "() CASCADE",
+        "DROP TABLE IF EXISTS " + plan.changeLog().quoted());
+  }
+
+  /**
+   * Drops a capture trigger (and its function) that a killed run left on {@code table}, saying so;
+   * its change log is one of the run's work tables, dropped with them afterwards.
+   */
+  public static void dropLeftover(Connection c, TableRef table, int lockTimeoutSeconds, Progress progress)
+      throws SQLException {
+    if (exists(c, table)) {
+      progress.say("repartition: dropping the capture trigger %s on %s, left by a run that did not finish",
+          RepartitionPlan.captureOf(table), table);
+      drop(c, table, lockTimeoutSeconds);
+    }
+  }
+
+  /** Drops the capture trigger on {@code table} and its function, if there (waits at most the lock timeout). */
+  public static void drop(Connection c, TableRef table, int lockTimeoutSeconds) throws SQLException {
+    if (!exists(c, table)) {
+      return;
+    }
+    Db.inTransaction(c, () -> {
+      LockTimeouts.setLocal(c, lockTimeoutSeconds);
+      LockTimeouts.execute(c, "DROP FUNCTION " + Sql.quoteIdent(table.schema()) + "."
+          + Sql.quoteIdent(RepartitionPlan.captureOf(table)) + "() CASCADE", table.toString(), lockTimeoutSeconds,
+          "to drop the capture trigger; a transaction is using the table");
+      return null;
+    });
+  }
+
+  private static boolean exists(Connection c, TableRef table) throws SQLException {
+    return Db.queryLong(c, "SELECT count(*) FROM pg_proc WHERE proname = " + Sql.literal(RepartitionPlan.captureOf(table))
+        + " AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = " + Sql.literal(table.schema()) + ")") > 0;
+  }
+
+  /** Creates this session's temp table of a round's keys (once per connection). */
+  public void prepare(Connection c) throws SQLException {
+    Db.execute(c, "CREATE TEMP TABLE IF NOT EXISTS repartition_delta (" + key.definitions() + ") ON COMMIT DELETE ROWS");
+  }
+
+  /** The rounds applied so far. */
+  public int rounds() {
+    return rounds;
+  }
+
+  /**
+   * One catch-up round in the caller's open transaction: takes the logged keys visible now, deletes
+   * them from the new table and inserts the original's current rows of them. Returns the keys applied.
+   */
+  public long applyRound(Connection c) throws SQLException {
+    int round = ++rounds;
+    long keys = update(c, "WITH m AS (UPDATE " + plan.changeLog().quoted() + " SET round = " + round
+        + " WHERE round IS NULL RETURNING " + key.quoted() + ") INSERT INTO " + DELTA + " SELECT DISTINCT "
+        + key.quoted() + " FROM m");
+    if (keys > 0) {
+      Db.execute(c, "ANALYZE " + DELTA);
+      Db.execute(c, "DELETE FROM " + plan.staging().quoted() + " n USING " + DELTA + " d WHERE " + key.equal("n", "d"));
+      Db.execute(c, "INSERT INTO " + plan.staging().quoted() + " (" + plan.quotedColumns() + ") SELECT "
+          + plan.quotedColumns() + " FROM " + plan.table().quoted() + " o WHERE (" + key.quoted("o") + ") IN (SELECT "
+          + key.quoted() + " FROM " + DELTA + ")");
+    }
+    return keys;
+  }
+
+  /** {@code t}'s key has a logged change no round has taken yet (a condition on alias {@code t}). */
+  public String pending(String alias) {
+    return "EXISTS (SELECT 1 FROM " + plan.changeLog().quoted() + " l WHERE l.round IS NULL AND "
+        + key.equal("l", alias) + ")";
+  }
+
+  /**
+   * Fills this transaction's key table with the distinct keys taken by rounds after {@code round} (what
+   * changed since then, this transaction's own round included); returns their number. {@link #inDelta}
+   * selects their rows.
+   */
+  public long collectChangedSince(Connection c, int round) throws SQLException {
+    Db.execute(c, "DELETE FROM " + DELTA);
+    long keys = update(c, "INSERT INTO " + DELTA + " SELECT DISTINCT " + key.quoted() + " FROM "
+        + plan.changeLog().quoted() + " WHERE round > " + round);
+    Db.execute(c, "ANALYZE " + DELTA);
+    return keys;
+  }
+
+  /** {@code alias}'s key is in this transaction's key table (a condition). */
+  public String inDelta(String alias) {
+    return "(" + key.quoted(alias) + ") IN (SELECT " + key.quoted() + " FROM " + DELTA + ")";
+  }
+
+  private static long update(Connection c, String sql) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      return st.executeLargeUpdate(sql);
+    }
+  }
+}
