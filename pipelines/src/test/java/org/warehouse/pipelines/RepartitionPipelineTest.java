@@ -307,6 +307,70 @@ public class RepartitionPipelineTest {
     }
   }
 
+  /**
+   * A view (with an option, a comment, a grant and another owner), a view on that view, a foreign key
+   * referencing the table and a user trigger: after the run they work on the partitioned table, after
+   * the rollback on the original again.
+   */
+  @Test
+  public void viewsForeignKeysAndTriggersFollowTheTableAndComeBackWithTheRollback() throws Exception {
+    long oid = oid("rp.events");
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "ALTER TABLE rp.events ADD CONSTRAINT events_id_at_key UNIQUE (id, happened_at)");
+      Db.execute(c, "CREATE TABLE rp.notes (event_id int, event_at timestamptz, body text, CONSTRAINT notes_event_fkey "
+          + "FOREIGN KEY (event_id, event_at) REFERENCES rp.events (id, happened_at))");
+      Db.execute(c, "INSERT INTO rp.notes SELECT id, happened_at, 'note' FROM rp.events WHERE id % 10 = 0");
+      Db.execute(c, "CREATE VIEW rp.big_events WITH (security_barrier) AS SELECT id, happened_at, amount FROM rp.events "
+          + "WHERE amount > 100");
+      Db.execute(c, "CREATE VIEW rp.big_events_by_month AS SELECT date_trunc('month', happened_at) AS m, count(*) AS n "
+          + "FROM rp.big_events GROUP BY 1");
+      Db.execute(c, "COMMENT ON VIEW rp.big_events IS 'large amounts'");
+      Db.execute(c, "GRANT SELECT ON rp.big_events TO " + ROLE);
+      Db.execute(c, "ALTER VIEW rp.big_events OWNER TO " + ROLE);
+      Db.execute(c, "CREATE TABLE rp.audit (op text, id int)");
+      Db.execute(c, "CREATE FUNCTION rp.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          + "INSERT INTO rp.audit VALUES (TG_OP, coalesce(NEW.id, OLD.id)); RETURN NULL; END $$");
+      Db.execute(c, "CREATE TRIGGER events_audit AFTER INSERT OR DELETE ON rp.events FOR EACH ROW "
+          + "EXECUTE FUNCTION rp.audit()");
+      Db.execute(c, "CREATE TABLE rp.view_before AS SELECT * FROM rp.big_events_by_month");
+    }
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at");
+    assertThat(run.err, run.code, equalTo(0));
+    assertThat(run.out, containsString("followed the table: view rp.big_events, foreign key notes_event_fkey on rp.notes, "
+        + "trigger events_audit"));
+    assertDependentsWork("partitioned");
+
+    Launch back = launch("--table=rp.events", "--rollback=true");
+    assertThat(back.err, back.code, equalTo(0));
+    assertThat("the original is back", oid("rp.events"), equalTo(oid));
+    assertDependentsWork("original");
+  }
+
+  /** The views read rp.events as it is now, with their options, comment, grant and owner; the FK and the trigger work. */
+  private static void assertDependentsWork(String which) throws SQLException {
+    try (Connection c = DB.connect()) {
+      long table = Db.queryLong(c, "SELECT 'rp.events'::regclass::oid::bigint");
+      assertThat(which + ": the view reads rp.events", Db.queryLong(c, "SELECT count(*) FROM pg_depend d JOIN pg_rewrite r "
+          + "ON r.oid = d.objid WHERE r.ev_class = 'rp.big_events'::regclass AND d.refobjid = " + table), greaterThan(0L));
+      assertThat(which + ": the view on the view, same rows", exceptBothWays(c, "SELECT * FROM rp.big_events_by_month",
+          "SELECT * FROM rp.view_before"), equalTo(0L));
+      assertThat(which + ": option, comment, grant, owner", Db.queryString(c, "SELECT array_to_string(reloptions, ',') "
+          + "|| '/' || obj_description(oid, 'pg_class') || '/' || has_table_privilege('" + ROLE + "', oid, 'SELECT') "
+          + "|| '/' || pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'rp.big_events'::regclass"),
+          equalTo("security_barrier=true/large amounts/true/" + ROLE));
+      assertThat(which + ": the foreign key references rp.events, validated", Db.queryString(c, "SELECT "
+          + "(confrelid = " + table + ")::text || '/' || convalidated FROM pg_constraint WHERE conname = 'notes_event_fkey'"),
+          equalTo("true/true"));
+      long audited = Db.queryLong(c, "SELECT count(*) FROM rp.audit");
+      long id = Db.queryLong(c, "INSERT INTO rp.events (happened_at, kind, amount) VALUES ('2024-05-05', 'a', 1) RETURNING id");
+      Db.execute(c, "DELETE FROM rp.events WHERE id = " + id);
+      assertThat(which + ": the trigger fires once per change", Db.queryLong(c, "SELECT count(*) FROM rp.audit"),
+          equalTo(audited + 2));
+      assertThat(which + ": the foreign key is enforced", Db.queryLong(c, "SELECT count(*) FROM rp.notes n "
+          + "WHERE n.event_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rp.events e WHERE e.id = n.event_id AND e.happened_at = n.event_at)"), equalTo(0L));
+    }
+  }
+
   @Test
   public void aPartitionThatLosesRowsFailsTheRunAndLeavesTheTableAsItWas() throws Exception {
     long oid = oid("rp.events");
@@ -357,12 +421,18 @@ public class RepartitionPipelineTest {
         "the primary key events_pkey of rp.events would have to include happened_at, which allows NULL");
     try (Connection c = DB.connect()) {
       Db.execute(c, "ALTER TABLE rp.events DROP CONSTRAINT events_pkey");
-      Db.execute(c, "CREATE VIEW rp.per_kind AS SELECT kind, count(*) FROM rp.events GROUP BY kind");
+      Db.execute(c, "CREATE MATERIALIZED VIEW rp.per_kind AS SELECT kind, count(*) FROM rp.events GROUP BY kind");
     }
     assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at"},
-        "views depend on it (they would keep reading the old table): rp.per_kind");
+        "materialized views or rules depend on it (they would keep reading the old table): rp.per_kind");
     try (Connection c = DB.connect()) {
-      Db.execute(c, "DROP VIEW rp.per_kind");
+      Db.execute(c, "DROP MATERIALIZED VIEW rp.per_kind");
+      Db.execute(c, "CREATE TABLE rp.refs (event_id int REFERENCES rp.events (id))");
+    }
+    assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at"},
+        "foreign keys reference it by a key without happened_at");
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP TABLE rp.refs");
       Db.execute(c, "CREATE TABLE rp.events_unpartitioned_backup (x int)");
     }
     assertRefused(new String[] {"--table=rp.events", "--partitionColumn=happened_at"},

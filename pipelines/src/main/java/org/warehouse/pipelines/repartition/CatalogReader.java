@@ -83,7 +83,7 @@ public final class CatalogReader {
   private static TableShape shape(Connection c, TableRef t, String column, long oid, boolean rowSecurity,
       long estimatedRows, long pages, String owner, String comment) throws SQLException {
     ColumnKind kind = columnKind(c, t, oid, column);
-    refuseWhat(c, t, oid, rowSecurity);
+    refuseWhat(c, t, oid, column, rowSecurity);
     List<String> columns = strings(c, "SELECT attname FROM pg_attribute WHERE attrelid = ? AND attnum > 0 "
         + "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum", oid); // generated ones are computed again
     List<UniqueKey> keys = new ArrayList<>();
@@ -119,17 +119,20 @@ public final class CatalogReader {
   }
 
   /** Refuses what the move would break or lose: each names the objects and the way out. */
-  private static void refuseWhat(Connection c, TableRef t, long oid, boolean rowSecurity) throws SQLException {
+  private static void refuseWhat(Connection c, TableRef t, long oid, String column, boolean rowSecurity)
+      throws SQLException {
     refuseIfAny(c, t, "SELECT DISTINCT v.oid::regclass::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid "
         + "JOIN pg_class v ON v.oid = r.ev_class WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = ? "
-        + "AND v.oid <> d.refobjid", oid, "views depend on it (they would keep reading the old table)",
-        "drop them, repartition, then create them again");
-    refuseIfAny(c, t, "SELECT conname || ' on ' || conrelid::regclass::text FROM pg_constraint "
-        + "WHERE confrelid = ? AND contype = 'f'", oid, "foreign keys reference it",
-        "drop them, repartition, then add them again (PostgreSQL 15 accepts them on a partitioned table)");
-    refuseIfAny(c, t, "SELECT tgname FROM pg_trigger WHERE tgrelid = ? AND NOT tgisinternal AND tgname <> "
-        + Sql.literal(RepartitionPlan.captureOf(t)), oid, "it has triggers (not carried over)",
-        "drop them, repartition, then create them on the new table");
+        + "AND v.oid <> d.refobjid AND v.relkind <> 'v'", oid, "materialized views or rules depend on it (they would "
+        + "keep reading the old table)", "drop them, repartition, then create them again");
+    refuseIfAny(c, t, "SELECT conname || ' on ' || conrelid::regclass::text FROM pg_constraint WHERE confrelid = ? "
+        + "AND contype = 'f' AND NOT (SELECT attnum FROM pg_attribute WHERE attrelid = confrelid AND attname = "
+        + Sql.literal(column) + ") = ANY (confkey)", oid, "foreign keys reference it by a key without " + column
+        + " (every unique key of a partitioned table includes its partition column, so PostgreSQL cannot express "
+        + "them)", "drop them, or make them reference a key that includes " + column);
+    refuseIfAny(c, t, "SELECT tgname FROM pg_trigger WHERE tgrelid = ? AND NOT tgisinternal AND tgtype & 1 = 1 "
+        + "AND (tgoldtable IS NOT NULL OR tgnewtable IS NOT NULL)", oid, "it has row-level triggers with transition "
+        + "tables (PostgreSQL does not allow them on a partitioned table)", "drop them or make them statement-level");
     refuseIfAny(c, t, "SELECT inhparent::regclass::text || ' -> ' || inhrelid::regclass::text FROM pg_inherits "
         + "WHERE inhrelid = ? OR inhparent = ?", oid, "it takes part in table inheritance", "detach it first");
     refuseIfAny(c, t, "SELECT attname FROM pg_attribute WHERE attrelid = ? AND attidentity <> '' AND NOT attisdropped",

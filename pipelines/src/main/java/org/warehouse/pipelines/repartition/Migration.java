@@ -2,11 +2,14 @@ package org.warehouse.pipelines.repartition;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.Staging;
 import org.warehouse.pipelines.repartition.RepartitionPipeline.RepartitionOptions;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 
 /**
@@ -45,6 +48,41 @@ abstract class Migration {
 
   /** The switch: the new table takes the original's name; the run lock is checked before COMMIT. */
   abstract SwitchResult publish(PipelineLock lock, Proof proof) throws Exception;
+
+  /**
+   * The end of the switch, in the open transaction that holds the original's ACCESS EXCLUSIVE lock: the
+   * original's triggers onto the new table, the renames, the views and foreign keys follow, the run lock
+   * is proven, COMMIT. Returns what followed (its foreign keys are validated after, see {@link #validate}).
+   */
+  Dependents switchOver(PipelineLock lock) throws SQLException {
+    Dependents dependents = Dependents.read(c, plan.table());
+    List<String> sql = new ArrayList<>(dependents.triggersOn(plan.staging()));
+    sql.addAll(new PartitionDdl(plan).swapSql());
+    sql.addAll(dependents.followSql());
+    for (String s : sql) {
+      Db.execute(c, s);
+    }
+    lock.check(c);
+    c.commit();
+    c.setAutoCommit(true);
+    return dependents;
+  }
+
+  /** After the switch: re-pointed foreign keys validated (no lock that blocks writers of the table). */
+  void validate(Dependents dependents) {
+    if (dependents.isEmpty()) {
+      return;
+    }
+    progress.say("repartition: followed the table: %s", dependents.describe());
+    for (String s : dependents.validateSql()) {
+      try {
+        Db.execute(c, s);
+      } catch (SQLException e) {
+        progress.say("repartition: %s failed (%s): the foreign key stays NOT VALID (enforced for new rows); "
+            + "run it again later", s, e.getMessage());
+      }
+    }
+  }
 
   /** Drops the run's work objects after a failure (the original was never renamed). */
   void abandon(Throwable cause) {

@@ -73,13 +73,10 @@ final class OfflineMigration extends Migration {
       LockTimeouts.execute(c, "LOCK TABLE " + plan.table().quoted() + " IN ACCESS EXCLUSIVE MODE", plan.table().toString(),
           timeout, "long queries are reading it");
       long lockWait = System.nanoTime() - t0;
-      for (String sql : new PartitionDdl(plan).swapSql()) {
-        Db.execute(c, sql);
-      }
-      lock.check(c);
-      c.commit();
-      c.setAutoCommit(true);
-      return new SwitchResult(0, 0, 0, lockWait, System.nanoTime() - locked);
+      Dependents dependents = switchOver(lock);
+      long blocked = System.nanoTime() - locked;
+      validate(dependents);
+      return new SwitchResult(0, 0, 0, lockWait, blocked);
     } finally {
       close();
     }

@@ -114,13 +114,9 @@ final class OnlineMigration extends Migration {
     long rows = verifier.compare(verifier.original(c, inChanged), verifier.partitioned(c, inChanged),
         "rows changed since the verification");
     verifier.missingKeys(c, inChanged);
-    for (String sql : new PartitionDdl(plan).swapSql()) {
-      Db.execute(c, sql);
-    }
-    lock.check(c);
-    c.commit();
+    Dependents dependents = switchOver(lock);
     long blocked = System.nanoTime() - t0;
-    c.setAutoCommit(true);
+    validate(dependents);
     progress.say("repartition: switched: the last %s changed key(s) applied, the %s row(s) of the %s key(s) changed "
         + "since the verification verified; writers were blocked %s (%s of it waiting for the lock)",
         Progress.rows(last), Progress.rows(rows), Progress.rows(changed), Progress.seconds(blocked),

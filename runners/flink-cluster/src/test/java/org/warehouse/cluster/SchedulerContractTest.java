@@ -169,8 +169,9 @@ public class SchedulerContractTest {
   }
 
   /**
-   * kill -9 of a repartition JVM while it copies: the table is the original as it was (same OID, rows,
-   * not partitioned, no backup), and the next run drops the dead run's work tables and finishes.
+   * kill -9 of a repartition JVM while it copies (online, the default): the table is the original as it
+   * was (same OID, rows, not partitioned, no backup) and stays writable with the dead run's capture
+   * trigger on it; the next run drops that trigger and the work tables, saying so, and finishes.
    */
   @Test
   public void aKilledRepartitionLeavesTheTableAsItWasAndTheNextRunFinishes() throws Exception {
@@ -197,10 +198,18 @@ public class SchedulerContractTest {
       assertEquals("not partitioned", "r", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = " + oid));
       assertEquals("the same rows", before, Db.queryString(c, String.format(checksum, "public.big")));
       assertEquals("no backup", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname = 'big_unpartitioned_backup'"));
+      // the dead run's capture trigger is harmless: writes go on (it only logs their keys)
+      Db.execute(c, "UPDATE public.big SET payload = payload WHERE id <= 10");
+      assertEquals("the same rows after a write", before, Db.queryString(c, String.format(checksum, "public.big")));
 
       Result again = run(REPARTITION_DB, "repartition", "--table=public.big", "--partitionColumn=d");
       assertEquals(again.toString(), 0, again.exitCode);
-      assertEquals(again.toString(), true, again.output.contains("dropping big__repartition, left by an earlier run"));
+      assertEquals(again.toString(), true, again.output.contains(
+          "dropping the capture trigger big__repartition_capture on big, left by a run that did not finish"));
+      assertEquals(again.toString(), true, Pattern.compile("dropping big__repartition_[a-z0-9]{6}, left by "
+          + "a run that did not finish").matcher(again.output).find());
+      assertEquals("no capture trigger left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE "
+          + "'big\\_\\_repartition%'"));
       assertEquals("partitioned", "p", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
       assertEquals("every row once", before, Db.queryString(c, String.format(checksum, "public.big")));
       assertEquals("the backup is the original", oid,
