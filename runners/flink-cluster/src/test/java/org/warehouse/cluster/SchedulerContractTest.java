@@ -175,46 +175,61 @@ public class SchedulerContractTest {
    */
   @Test
   public void aKilledRepartitionLeavesTheTableAsItWasAndTheNextRunFinishes() throws Exception {
+    killRepartitionThenRunAgain("big", 1000000, "application_name = 'warehouse-repartition-copy' "
+        + "AND query LIKE 'INSERT INTO \"public\".\"big__%'");
+  }
+
+  /** The same, killed between catch-up rounds (while the new table's keys are built). */
+  @Test
+  public void aRepartitionKilledWhileCatchingUpLeavesTheTableAsItWasAndTheNextRunFinishes() throws Exception {
+    killRepartitionThenRunAgain("big2", 300000, "application_name = 'warehouse-repartition' "
+        + "AND query LIKE 'ALTER TABLE \"public\".\"big2__repartition_%ADD CONSTRAINT%'");
+  }
+
+  private void killRepartitionThenRunAgain(String name, int rows, String seen) throws Exception {
+    String table = "public." + name;
     String checksum = "SELECT count(*) || '/' || sum(hashtextextended(t::text, 0)) FROM %s AS t";
     String before;
     long oid;
     try (Connection c = REPARTITION_DB.connect()) {
-      Db.execute(c, "CREATE TABLE public.big (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
-      Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
-          + "FROM generate_series(1, 1000000) g");
-      Db.execute(c, "ANALYZE public.big");
-      before = Db.queryString(c, String.format(checksum, "public.big"));
-      oid = Db.queryLong(c, "SELECT 'public.big'::regclass::oid::bigint");
+      Db.execute(c, "CREATE TABLE " + table + " (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
+      Db.execute(c, "INSERT INTO " + table + " SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
+          + "FROM generate_series(1, " + rows + ") g");
+      Db.execute(c, "ANALYZE " + table);
+      before = Db.queryString(c, String.format(checksum, table));
+      oid = Db.queryLong(c, "SELECT '" + table + "'::regclass::oid::bigint");
     }
     List<String> cmd = new ArrayList<>(List.of(Scripts.ROOT.resolve("scripts/run").toString(), "repartition",
-        "--table=public.big", "--partitionColumn=d", "--rangeRows=20000"));
+        "--table=" + table, "--partitionColumn=d", "--rangeRows=20000"));
     cmd.addAll(Arrays.asList(REPARTITION_DB.connectionArgs()));
-    File out = tmp.newFile("repartition.out");
+    File out = tmp.newFile("repartition-" + name + ".out");
     Process p = Scripts.start(Map.of(), cmd, out);
     try (Connection c = REPARTITION_DB.connect()) {
-      killWhenSeen(c, p, out, "application_name = 'warehouse-repartition-copy' "
-          + "AND query LIKE 'INSERT INTO \"public\".\"big__%'", 0, "warehouse-repartition");
-      assertEquals("the same table", oid, Db.queryLong(c, "SELECT 'public.big'::regclass::oid::bigint"));
+      killWhenSeen(c, p, out, seen, 0, "warehouse-repartition");
+      assertEquals("the same table", oid, Db.queryLong(c, "SELECT '" + table + "'::regclass::oid::bigint"));
       assertEquals("not partitioned", "r", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = " + oid));
-      assertEquals("the same rows", before, Db.queryString(c, String.format(checksum, "public.big")));
-      assertEquals("no backup", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname = 'big_unpartitioned_backup'"));
+      assertEquals("the same rows", before, Db.queryString(c, String.format(checksum, table)));
+      assertEquals("no backup", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname = '" + name
+          + "_unpartitioned_backup'"));
       // the dead run's capture trigger is harmless: writes go on (it only logs their keys)
-      Db.execute(c, "UPDATE public.big SET payload = payload WHERE id <= 10");
-      assertEquals("the same rows after a write", before, Db.queryString(c, String.format(checksum, "public.big")));
+      Db.execute(c, "UPDATE " + table + " SET payload = payload WHERE id <= 10");
+      assertEquals("the same rows after a write", before, Db.queryString(c, String.format(checksum, table)));
 
-      Result again = run(REPARTITION_DB, "repartition", "--table=public.big", "--partitionColumn=d");
+      Result again = run(REPARTITION_DB, "repartition", "--table=" + table, "--partitionColumn=d");
       assertEquals(again.toString(), 0, again.exitCode);
-      assertEquals(again.toString(), true, again.output.contains(
-          "dropping the capture trigger big__repartition_capture on big, left by a run that did not finish"));
-      assertEquals(again.toString(), true, Pattern.compile("dropping big__repartition_[a-z0-9]{6}, left by "
+      assertEquals(again.toString(), true, again.output.contains("dropping the capture trigger " + name
+          + "__repartition_capture on " + name + ", left by a run that did not finish"));
+      assertEquals(again.toString(), true, Pattern.compile("dropping " + name + "__repartition_[a-z0-9]{6}, left by "
           + "a run that did not finish").matcher(again.output).find());
-      assertEquals("no capture trigger left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE "
-          + "'big\\_\\_repartition%'"));
-      assertEquals("partitioned", "p", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
-      assertEquals("every row once", before, Db.queryString(c, String.format(checksum, "public.big")));
+      assertEquals("no capture trigger left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '"
+          + name + "\\_\\_repartition%'"));
+      assertEquals("partitioned", "p", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = '" + table
+          + "'::regclass"));
+      assertEquals("every row once", before, Db.queryString(c, String.format(checksum, table)));
       assertEquals("the backup is the original", oid,
-          Db.queryLong(c, "SELECT 'public.big_unpartitioned_backup'::regclass::oid::bigint"));
-      assertEquals("no work table left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'big\\_\\_%'"));
+          Db.queryLong(c, "SELECT '" + table + "_unpartitioned_backup'::regclass::oid::bigint"));
+      assertEquals("no work table left", 0, Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname LIKE '"
+          + name + "\\_\\_%'"));
     } finally {
       p.destroyForcibly();
     }
