@@ -1,8 +1,10 @@
 package org.warehouse.pipelines.repartition;
 
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import org.warehouse.pipelines.common.Progress;
@@ -13,8 +15,8 @@ import org.warehouse.transforms.jdbc.TableRef;
 
 /**
  * The online mode's change capture: a row trigger on the original ({@code <table>__repartition_capture},
- * never mistaken for a user's) writes the key of every row INSERTed, UPDATEd (old and new key) or
- * DELETEd into the change log; catch-up rounds apply the logged keys to the new table (delete those
+ * never mistaken for a user's) writes the key and the partition column's value of every row version
+ * INSERTed, UPDATEd (old and new) or DELETEd into the change log; catch-up rounds apply the logged keys to the new table (delete those
  * keys, insert the original's current rows of them). The trigger does nothing but insert into the log,
  * so one left by a killed run is harmless until the next run drops it.
  *
@@ -26,6 +28,8 @@ import org.warehouse.transforms.jdbc.TableRef;
 public final class ChangeCapture {
   /** Session temp table of one round's keys. */
   static final String DELTA = "pg_temp.repartition_delta";
+  /** The log's column of the partition column's value (of the row version the entry names). */
+  static final String PART = "\"__partition_value\"";
 
   private final RepartitionPlan plan;
   private final RowKey key;
@@ -39,16 +43,19 @@ public final class ChangeCapture {
   /** The change log and the trigger's function (nothing on the original yet). */
   public List<String> createSql() {
     String log = plan.changeLog().quoted();
+    String cols = key.quoted() + ", " + PART;
+    String col = Sql.quoteIdent(plan.column());
     List<String> out = new ArrayList<>();
-    out.add("CREATE UNLOGGED TABLE " + log + " (round integer, " + key.definitions() + ")");
+    out.add("CREATE UNLOGGED TABLE " + log + " (round integer, " + key.definitions() + ", " + PART + " "
+        + plan.shape().kind().sqlType() + ")");
     out.add("CREATE INDEX ON " + log + " (round)");
     out.add("CREATE FUNCTION " + plan.captureFunction() + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
         + "SET search_path = pg_catalog, pg_temp AS $capture$ BEGIN "
-        + "IF TG_OP <> 'INSERT' THEN INSERT INTO " + log + " (" + key.quoted() + ") VALUES (" + key.quoted("OLD")
-        + "); END IF; "
-        + "IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (" + key.quoted("NEW") + ") IS DISTINCT FROM ("
-        + key.quoted("OLD") + ")) THEN INSERT INTO " + log + " (" + key.quoted() + ") VALUES (" + key.quoted("NEW")
-        + "); END IF; RETURN NULL; END $capture$");
+        + "IF TG_OP <> 'INSERT' THEN INSERT INTO " + log + " (" + cols + ") VALUES (" + key.quoted("OLD") + ", OLD."
+        + col + "); END IF; "
+        + "IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (" + key.quoted("NEW") + ", NEW." + col + ") IS DISTINCT FROM ("
+        + key.quoted("OLD") + ", OLD." + col + ")) THEN INSERT INTO " + log + " (" + cols + ") VALUES ("
+        + key.quoted("NEW") + ", NEW." + col + "); END IF; RETURN NULL; END $capture$");
     return out;
   }
 
@@ -142,6 +149,24 @@ public final class ChangeCapture {
         + plan.changeLog().quoted() + " WHERE round > " + round);
     Db.execute(c, "ANALYZE " + DELTA);
     return keys;
+  }
+
+  /**
+   * The months of the row versions logged by rounds after {@code round} (null: NULL): the new table's
+   * rows of the keys changed since then can only be in those months' partitions, since a round deletes
+   * every row of its keys and inserts the original's current version, whose value the last change of
+   * the key logged.
+   */
+  public List<LocalDate> monthsChangedSince(Connection c, int round) throws SQLException {
+    List<LocalDate> out = new ArrayList<>();
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT DISTINCT " + plan.shape().kind().month(PART) + " FROM "
+            + plan.changeLog().quoted() + " WHERE round > " + round)) {
+      while (rs.next()) {
+        out.add(rs.getDate(1) == null ? null : rs.getDate(1).toLocalDate());
+      }
+    }
+    return out;
   }
 
   /** {@code alias}'s key is in this transaction's key table (a condition). */

@@ -24,6 +24,11 @@ public enum ColumnKind {
     return null;
   }
 
+  /** The column's SQL type. */
+  public String sqlType() {
+    return type;
+  }
+
   /** The first day of the value's month (timestamptz: in UTC), as a date. */
   public String month(String expr) {
     return this == TIMESTAMPTZ ? "date_trunc('month', (" + expr + ") AT TIME ZONE 'UTC')::date"

@@ -83,7 +83,7 @@ final class PlanPrinter {
       progress.say("  rows        %s, every one verified in its month's partition", Progress.rows(proof.rows()));
     }
     progress.say("  pruning     a one-month query scans %s", String.join(", ", scanned));
-    progress.say("  writers     blocked at most %s%s", Progress.seconds(sw.writersBlockedNanos()),
+    progress.say("  writers     blocked at most %.3f s%s", sw.writersBlockedNanos() / 1e9,
         plan.online() ? " (the switch)" : " (the whole run: --offline)");
     progress.say("  backup      %s (drop it when satisfied; --rollback=true puts it back)", plan.backup());
     progress.say("  time        %s", Progress.seconds(nanos));

@@ -87,9 +87,10 @@ public class RepartitionPlanTest {
     ChangeCapture capture = new ChangeCapture(plan(true));
     String function = capture.createSql().get(2);
     assertThat(function, containsString("IF TG_OP <> 'INSERT' THEN INSERT INTO \"wh\".\"facts__repartition_log_abc123\" "
-        + "(\"id\") VALUES (OLD.\"id\")"));
-    assertThat(function, containsString("THEN INSERT INTO \"wh\".\"facts__repartition_log_abc123\" (\"id\") VALUES "
-        + "(NEW.\"id\"); END IF; RETURN NULL;"));
+        + "(\"id\", \"__partition_value\") VALUES (OLD.\"id\", OLD.\"day\"); END IF;"));
+    assertThat(function, containsString("IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (NEW.\"id\", NEW.\"day\") IS "
+        + "DISTINCT FROM (OLD.\"id\", OLD.\"day\")) THEN INSERT INTO \"wh\".\"facts__repartition_log_abc123\" "
+        + "(\"id\", \"__partition_value\") VALUES (NEW.\"id\", NEW.\"day\"); END IF; RETURN NULL;"));
     assertThat(capture.triggerSql(), equalTo("CREATE TRIGGER \"facts__repartition_capture\" AFTER INSERT OR UPDATE "
         + "OR DELETE ON \"wh\".\"facts\" FOR EACH ROW EXECUTE FUNCTION \"wh\".\"facts__repartition_capture\"()"));
   }
