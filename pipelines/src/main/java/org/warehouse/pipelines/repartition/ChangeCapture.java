@@ -28,6 +28,8 @@ import org.warehouse.transforms.jdbc.TableRef;
 public final class ChangeCapture {
   /** Session temp table of one round's keys. */
   static final String DELTA = "pg_temp.repartition_delta";
+  /** Session temp table of the changed keys with the months their logged row versions fall in. */
+  static final String LOCATED = "pg_temp.repartition_located";
   /** The log's column of the partition column's value (of the row version the entry names). */
   static final String PART = "\"__partition_value\"";
 
@@ -106,6 +108,8 @@ public final class ChangeCapture {
   /** Creates this session's temp table of a round's keys (once per connection). */
   public void prepare(Connection c) throws SQLException {
     Db.execute(c, "CREATE TEMP TABLE IF NOT EXISTS repartition_delta (" + key.definitions() + ") ON COMMIT DELETE ROWS");
+    Db.execute(c, "CREATE TEMP TABLE IF NOT EXISTS repartition_located (" + key.definitions() + ", month date) "
+        + "ON COMMIT DELETE ROWS");
   }
 
   /** The rounds applied so far. */
@@ -148,25 +152,39 @@ public final class ChangeCapture {
     long keys = update(c, "INSERT INTO " + DELTA + " SELECT DISTINCT " + key.quoted() + " FROM "
         + plan.changeLog().quoted() + " WHERE round > " + round);
     Db.execute(c, "ANALYZE " + DELTA);
+    Db.execute(c, "INSERT INTO " + LOCATED + " SELECT DISTINCT " + key.quoted() + ", "
+        + plan.shape().kind().month(PART) + " FROM " + plan.changeLog().quoted() + " WHERE round > " + round);
     return keys;
   }
 
   /**
-   * The months of the row versions logged by rounds after {@code round} (null: NULL): the new table's
-   * rows of the keys changed since then can only be in those months' partitions, since a round deletes
-   * every row of its keys and inserts the original's current version, whose value the last change of
-   * the key logged.
+   * The months of the row versions logged for the keys of {@link #collectChangedSince} (null: NULL): the
+   * new table's rows of those keys can only be in those months' partitions, since a round deletes every
+   * row of its keys and inserts the original's current version, whose value the key's last change logged.
    */
-  public List<LocalDate> monthsChangedSince(Connection c, int round) throws SQLException {
+  public List<LocalDate> monthsChanged(Connection c) throws SQLException {
     List<LocalDate> out = new ArrayList<>();
     try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT DISTINCT " + plan.shape().kind().month(PART) + " FROM "
-            + plan.changeLog().quoted() + " WHERE round > " + round)) {
+        ResultSet rs = st.executeQuery("SELECT DISTINCT month FROM " + LOCATED)) {
       while (rs.next()) {
         out.add(rs.getDate(1) == null ? null : rs.getDate(1).toLocalDate());
       }
     }
     return out;
+  }
+
+  /**
+   * The new table's rows (as {@code tid} = partition oid, {@code r} = row text) of the changed keys
+   * logged in {@code months}, read from {@code partition} by one index lookup per key.
+   */
+  public String locatedIn(TableRef partition, List<LocalDate> months) {
+    List<String> in = new ArrayList<>();
+    months.stream().filter(m -> m != null).forEach(m -> in.add("'" + m + "'"));
+    String where = (in.isEmpty() ? "false" : "l.month IN (" + String.join(", ", in) + ")")
+        + (months.contains(null) ? " OR l.month IS NULL" : "");
+    return "SELECT x.tid, x.r FROM (SELECT DISTINCT " + key.quoted() + " FROM " + LOCATED + " l WHERE " + where
+        + ") p CROSS JOIN LATERAL (SELECT t.tableoid AS tid, t::text AS r FROM " + partition.quoted() + " t WHERE "
+        + key.equal("t", "p") + " OFFSET 0) x";
   }
 
   /** {@code alias}'s key is in this transaction's key table (a condition). */

@@ -1,12 +1,12 @@
 package org.warehouse.pipelines.repartition;
 
 import java.sql.Connection;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
@@ -116,9 +116,7 @@ final class OnlineMigration extends Migration {
     long applied = System.nanoTime();
     long changed = capture.collectChangedSince(c, verifiedRound);
     String inChanged = capture.inDelta("t");
-    Set<String> touched = new TreeSet<>();
-    capture.monthsChangedSince(c, verifiedRound).forEach(m -> touched.add(plan.partitionOf(m)));
-    long rows = verifier.compare(verifier.original(c, inChanged), verifier.partitionedIn(c, touched, inChanged),
+    long rows = verifier.compare(verifier.original(c, inChanged), verifier.partitionedAt(c, locatedBranches()),
         "rows changed since the verification");
     long verified = System.nanoTime();
     Dependents dependents = switchOver(lock);
@@ -130,6 +128,17 @@ final class OnlineMigration extends Migration {
         ms(committed - t0), ms(lockWait), ms(applied - t0 - lockWait), ms(verified - applied), ms(committed - verified));
     long blocked = committed - t0;
     return new SwitchResult(last, changed, rows, lockWait, Math.max(blocked, triggerBlockedNanos));
+  }
+
+  /** Per partition holding changed keys' logged months, the query reading their rows there (see {@link ChangeCapture}). */
+  private List<String> locatedBranches() throws java.sql.SQLException {
+    Map<String, List<LocalDate>> months = new TreeMap<>();
+    for (LocalDate m : capture.monthsChanged(c)) {
+      months.computeIfAbsent(plan.partitionOf(m), k -> new ArrayList<>()).add(m);
+    }
+    List<String> branches = new ArrayList<>();
+    months.forEach((partition, in) -> branches.add(capture.locatedIn(plan.table().withName(partition), in)));
+    return branches;
   }
 
   private static String ms(long nanos) {

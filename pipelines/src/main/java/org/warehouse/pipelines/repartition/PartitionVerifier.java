@@ -8,7 +8,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -66,22 +65,21 @@ public final class PartitionVerifier {
   }
 
   /**
-   * The same as {@link #partitioned}, read from the named partitions only (each a plain table: a few
-   * index lookups when {@code where} selects a few keys, where the partitioned parent would be scanned
-   * whole).
+   * The same as {@link #partitioned} for the rows selected by {@code branches} (each a query yielding
+   * {@code tid} = partition oid and {@code r} = the row's text, e.g. {@link ChangeCapture#locatedIn}).
    */
-  public Map<String, TableChecksum> partitionedIn(Connection c, Collection<String> partitions, String where)
-      throws SQLException {
+  public Map<String, TableChecksum> partitionedAt(Connection c, List<String> branches) throws SQLException {
     Map<String, TableChecksum> out = new TreeMap<>();
+    if (branches.isEmpty()) {
+      return out;
+    }
     Db.execute(c, TableChecksum.SESSION_SETTINGS);
-    for (String name : partitions) {
-      try (Statement st = c.createStatement();
-          ResultSet rs = st.executeQuery("SELECT count(*), " + TableChecksum.rowHashSum("t") + " FROM "
-              + plan.table().withName(name).quoted() + " AS t WHERE " + where)) {
-        rs.next();
-        if (rs.getLong(1) > 0) {
-          out.put(name, new TableChecksum(rs.getLong(1), rs.getString(2)));
-        }
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT k.relname, y.n, y.s FROM (SELECT z.tid, count(*) AS n, "
+            + TableChecksum.rowHashSum("z.r") + " AS s FROM (" + String.join(" UNION ALL ", branches) + ") z "
+            + "GROUP BY 1) y JOIN pg_class k ON k.oid = y.tid")) {
+      while (rs.next()) {
+        out.put(rs.getString(1), new TableChecksum(rs.getLong(2), rs.getString(3)));
       }
     }
     return out;
