@@ -266,4 +266,40 @@ public final class TableDefinition {
     String base = source.length() + suffix.length() > 63 ? source.substring(0, 63 - suffix.length()) : source;
     return base + suffix;
   }
+
+  /** The table's comment, or null. */
+  public String comment() {
+    return comment;
+  }
+
+  /**
+   * A primary key, unique constraint or index as PostgreSQL defines it, for databases that re-create
+   * it their own way.
+   *
+   * @param kind {@code PRIMARY KEY}, {@code UNIQUE} (constraint), {@code UNIQUE INDEX}, {@code INDEX}
+   *     or {@code EXCLUDE}
+   * @param definition {@code pg_get_constraintdef} ("PRIMARY KEY (a, b)") or the index definition after
+   *     the table ("USING btree (c DESC) WHERE …")
+   */
+  public record KeyDef(String name, String kind, String definition) {}
+
+  /** The primary key, unique and exclusion constraints and indexes, in that order (no CHECK constraints). */
+  public List<KeyDef> keyDefs() {
+    List<KeyDef> out = new ArrayList<>();
+    for (String[] con : constraints) {
+      String kind = switch (con[2]) {
+        case "p" -> "PRIMARY KEY";
+        case "u" -> "UNIQUE";
+        case "x" -> "EXCLUDE";
+        default -> null;
+      };
+      if (kind != null) {
+        out.add(new KeyDef(con[0], kind, con[1]));
+      }
+    }
+    for (String[] ix : indexes) {
+      out.add(new KeyDef(ix[0], ix[1].isEmpty() ? "INDEX" : "UNIQUE INDEX", ix[2]));
+    }
+    return out;
+  }
 }
