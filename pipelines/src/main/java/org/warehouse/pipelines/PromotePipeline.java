@@ -21,9 +21,9 @@ import org.warehouse.pipelines.promote.PromoteRun;
 import org.warehouse.pipelines.promote.PromoteSummary;
 import org.warehouse.pipelines.promote.SourceSide;
 import org.warehouse.pipelines.promote.TargetCheck;
-import org.warehouse.pipelines.promote.target.RunLock;
-import org.warehouse.pipelines.promote.target.TargetDatabase;
-import org.warehouse.pipelines.promote.target.Targets;
+import org.warehouse.pipelines.promote.targetdb.RunLock;
+import org.warehouse.pipelines.promote.targetdb.TargetDatabase;
+import org.warehouse.pipelines.promote.targetdb.Targets;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.tablecopy.ReadTableRanges;
 

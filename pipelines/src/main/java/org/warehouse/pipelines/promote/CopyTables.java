@@ -7,7 +7,7 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PDone;
-import org.warehouse.pipelines.promote.target.BulkLoader;
+import org.warehouse.pipelines.promote.targetdb.BulkLoader;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.tablecopy.ReadTableRanges;
 import org.warehouse.transforms.tablecopy.TableRange;

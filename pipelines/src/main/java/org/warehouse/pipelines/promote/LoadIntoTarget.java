@@ -11,7 +11,7 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
-import org.warehouse.pipelines.promote.target.BulkLoader;
+import org.warehouse.pipelines.promote.targetdb.BulkLoader;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.warehouse.pipelines.common.UsageException;
-import org.warehouse.pipelines.promote.target.TargetTable;
+import org.warehouse.pipelines.promote.targetdb.TargetTable;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableDefinition;
 import org.warehouse.transforms.jdbc.TableRef;
@@ -71,7 +71,9 @@ public final class PromotePlan {
     Map<Category, List<String>> chosen = new EnumMap<>(Category.class);
     Map<Category, List<String>> left = new EnumMap<>(Category.class);
     List<Table> tables = new ArrayList<>();
-    for (SourceTable t : catalog) {
+    List<SourceTable> byName = new ArrayList<>(catalog);
+    byName.sort(Comparator.comparing(SourceTable::name));
+    for (SourceTable t : byName) {
       String name = t.name();
       if (name.contains(STAGING_MARK)) {
         continue;

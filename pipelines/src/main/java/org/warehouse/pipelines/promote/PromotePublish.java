@@ -4,9 +4,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import org.warehouse.pipelines.promote.target.RunLock;
-import org.warehouse.pipelines.promote.target.StagedTable;
-import org.warehouse.pipelines.promote.target.TargetDatabase;
+import org.warehouse.pipelines.promote.targetdb.RunLock;
+import org.warehouse.pipelines.promote.targetdb.StagedTable;
+import org.warehouse.pipelines.promote.targetdb.TargetDatabase;
 import org.warehouse.transforms.jdbc.ConnectionLoss;
 import org.warehouse.transforms.jdbc.WarehouseException;
 

@@ -7,7 +7,7 @@ import org.warehouse.pipelines.common.Phases;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.SqlWorkers;
-import org.warehouse.pipelines.promote.target.TargetDatabase;
+import org.warehouse.pipelines.promote.targetdb.TargetDatabase;
 import org.warehouse.transforms.jdbc.TableRef;
 
 /** What a run prints and reports: the plan of a dry run, or each table's outcome and the summary. */

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.warehouse.pipelines.common.SqlWorkers;
-import org.warehouse.pipelines.promote.target.TargetDatabase;
+import org.warehouse.pipelines.promote.targetdb.TargetDatabase;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.WarehouseException;
 import org.warehouse.transforms.tablecopy.TableChecksum;

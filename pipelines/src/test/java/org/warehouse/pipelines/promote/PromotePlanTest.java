@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.Test;
 import org.warehouse.pipelines.common.UsageException;
 import org.warehouse.pipelines.promote.PromotePlan.SourceTable;
-import org.warehouse.pipelines.promote.target.TargetTable;
+import org.warehouse.pipelines.promote.targetdb.TargetTable;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /** The plan without a database: selection by globs, categories, order, the printed list, decisions. */
@@ -43,7 +43,7 @@ public class PromotePlanTest {
         "Found 4 tables to promote:",
         "  Fact tables (1, excluded): fact_births",
         "  Dimension tables (2): dim_regions, dim_states",
-        "  Aggregate tables (2): agg_monthly, agg_big",
+        "  Aggregate tables (2): agg_big, agg_monthly",
         "  Aggregate tables (1, excluded): agg_monthly_backup"));
   }
 
