@@ -120,7 +120,7 @@ public final class PromotePipeline {
     long started = System.nanoTime();
     try (SourceSide src = SourceSide.open(source, o.getLockTimeoutSeconds(), phases);
         Connection tgt = TargetCheck.connect(target, o.getLockTimeoutSeconds());
-        SqlWorkers workers = new SqlWorkers(target.config(), "warehouse-promote-verify", TargetCheck.WORKERS, phases)) {
+        SqlWorkers workers = new SqlWorkers(target::connect, "warehouse-promote-verify", TargetCheck.WORKERS, phases)) {
       PromotePlan plan = selection.apply(src.catalog(selection.schema()), o.getSourceUrl());
       plan.describe().forEach(progress::say);
       String snapshot = src.exportSnapshot(plan.tables());

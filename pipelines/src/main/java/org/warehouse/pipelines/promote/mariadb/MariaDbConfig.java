@@ -7,6 +7,9 @@ import java.sql.SQLException;
 import java.util.Locale;
 import java.util.Properties;
 import org.warehouse.pipelines.common.CommandLineErrors;
+import org.warehouse.pipelines.common.UsageException;
+import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.JdbcUrls;
 
 /**
  * Where and how to connect to a MariaDB or MySQL target (MariaDB Connector/J). {@code jdbc:mysql://}
@@ -30,6 +33,27 @@ public final class MariaDbConfig implements Serializable {
     this.url = url;
     this.user = user;
     this.password = password;
+  }
+
+  /**
+   * Builds a config from {@code --targetUrl}, {@code --targetUser} (default {@code root}) and {@code
+   * --targetPasswordFile} (default: the environment's {@code MYSQL_PWD}); a URL carrying a password is
+   * a {@link UsageException}.
+   */
+  public static MariaDbConfig fromOptions(String url, String user, String passwordFile) {
+    String secret = JdbcUrls.secretIn(url);
+    if (secret != null) {
+      throw new UsageException("--targetUrl must not contain a password (it has " + secret
+          + "): put it in a file named by --targetPasswordFile, or in MYSQL_PWD");
+    }
+    String pw;
+    try {
+      pw = passwordFile != null && !passwordFile.isBlank() ? JdbcConfig.readPasswordFile(passwordFile)
+          : System.getenv("MYSQL_PWD");
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage().replace("--passwordFile", "--targetPasswordFile"));
+    }
+    return new MariaDbConfig(url, user != null && !user.isBlank() ? user : "root", pw);
   }
 
   /** True for the URLs this target serves: {@code jdbc:mariadb:} and {@code jdbc:mysql:}. */

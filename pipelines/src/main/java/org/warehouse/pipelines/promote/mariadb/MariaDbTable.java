@@ -63,6 +63,10 @@ public final class MariaDbTable {
     Map<String, String> comments = new LinkedHashMap<>();
     List<String> notes = new ArrayList<>();
     for (TableDefinition.Column c : def.columns()) {
+      if (c.generatedExpr != null) { // not in the source's COPY (TableDefinition#copyColumns)
+        notes.add("column " + c.name + " is generated on the source (" + c.generatedExpr + "): left out");
+        continue;
+      }
       MariaDbColumn col = MariaDbTypes.map(table, c.name, c.type, keyColumns.contains(c.name));
       cols.add(col);
       if (c.notNull) {
@@ -71,9 +75,7 @@ public final class MariaDbTable {
       if (c.comment != null) {
         comments.put(c.name, c.comment);
       }
-      if (c.generatedExpr != null) {
-        notes.add("column " + c.name + " is generated on the source; the target holds its values");
-      } else if (c.defaultExpr != null) {
+      if (c.defaultExpr != null) {
         String d = portableDefault(c.defaultExpr, col);
         if (d == null) {
           notes.add("default of column " + c.name + " (" + c.defaultExpr + ") is not portable: left out");

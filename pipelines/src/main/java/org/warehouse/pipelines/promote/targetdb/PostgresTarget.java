@@ -45,7 +45,7 @@ public final class PostgresTarget implements TargetDatabase {
     return "PostgreSQL";
   }
 
-  @Override
+  /** How to connect (the URL never holds a password). */
   public JdbcConfig config() {
     return config;
   }

@@ -5,7 +5,6 @@ import java.sql.SQLException;
 import java.util.Collection;
 import java.util.List;
 import org.warehouse.pipelines.common.Progress;
-import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.TableDefinition;
 import org.warehouse.transforms.jdbc.TableRef;
@@ -25,9 +24,6 @@ import org.warehouse.transforms.tablecopy.TableChecksum;
 public interface TargetDatabase {
   /** The database product, for messages ("PostgreSQL"). */
   String product();
-
-  /** How to connect (the URL never holds a password); the worker pools connect with it. */
-  JdbcConfig config();
 
   /** A new connection, named {@code applicationName} where the server shows sessions. */
   Connection connect(String applicationName) throws SQLException;

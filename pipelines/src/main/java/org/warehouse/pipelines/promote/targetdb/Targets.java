@@ -1,6 +1,8 @@
 package org.warehouse.pipelines.promote.targetdb;
 
 import org.warehouse.pipelines.common.UsageException;
+import org.warehouse.pipelines.promote.mariadb.MariaDbConfig;
+import org.warehouse.pipelines.promote.mariadb.MariaDbTarget;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 
 /** Chooses the {@link TargetDatabase} implementation from the scheme of {@code --targetUrl}. */
@@ -15,7 +17,10 @@ public final class Targets {
     if (url != null && url.startsWith("jdbc:postgresql:")) {
       return new PostgresTarget(options("target", () -> JdbcConfig.fromOptions(url, user, passwordFile)), pipeline);
     }
-    throw new UsageException("--targetUrl must start with jdbc:postgresql: (got '"
+    if (MariaDbConfig.accepts(url)) {
+      return new MariaDbTarget(MariaDbConfig.fromOptions(url, user, passwordFile), pipeline);
+    }
+    throw new UsageException("--targetUrl must start with jdbc:postgresql:, jdbc:mariadb: or jdbc:mysql: (got '"
         + (url == null ? "" : org.warehouse.transforms.jdbc.JdbcUrls.redact(url)) + "')");
   }
 
