@@ -15,7 +15,7 @@ import org.warehouse.transforms.tablecopy.TableChecksum;
  *
  * <pre>
  * per row:  md5 of the columns' canonical texts joined by '|'
- *           (NULL → N; else v + integers and decimals as text, text as length:value, dates
+ *           (NULL → N; else v + (v left out for NOT NULL columns) integers and decimals as text, text as length:value, dates
  *            YYYY-MM-DD, timestamps YYYY-MM-DD HH:MI:SS.ffffff in UTC, booleans 0/1, floats as
  *            exact mantissa p exponent — {@link MariaDbColumn})
  * table:    count(*), sum of the first 15 hex digits of each md5 as an integer (exact decimal sum)
@@ -28,7 +28,7 @@ public final class MariaDbChecksum {
   public static String sourceSql(MariaDbTable table, TableRef source) {
     List<String> parts = new ArrayList<>();
     for (MariaDbColumn c : table.columns()) {
-      parts.add(c.sourceCanonical());
+      parts.add(c.sourceCanonical(table.notNull(c.name())));
     }
     return "SELECT count(*), coalesce(sum(('x0' || substr(md5(concat_ws('|', " + String.join(", ", parts)
         + ")), 1, 15))::bit(64)::bigint), 0)::text FROM " + source.quoted();
@@ -38,7 +38,7 @@ public final class MariaDbChecksum {
   public static String targetSql(MariaDbTable table, String target) {
     List<String> parts = new ArrayList<>();
     for (MariaDbColumn c : table.columns()) {
-      parts.add(c.targetCanonical());
+      parts.add(c.targetCanonical(table.notNull(c.name())));
     }
     return "SELECT COUNT(*), CAST(COALESCE(SUM(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', " + String.join(", ", parts)
         + ")), 1, 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) FROM " + MariaDbSql.quote(target);

@@ -26,12 +26,13 @@ public record MariaDbColumn(String name, String sourceType, Kind kind, String ta
 
   /**
    * This column's canonical text on the PostgreSQL side: {@code 'N'} for NULL, else {@code 'v'}
-   * followed by a form both servers compute identically (see {@link #targetCanonical}).
+   * followed by a form both servers compute identically (see {@link #targetCanonical}); without the
+   * NULL marker and the prefix for a NOT NULL column (a third of the checksum's cost).
    */
-  public String sourceCanonical() {
+  public String sourceCanonical(boolean notNull) {
     String v = Sql.quoteIdent(name);
     String text = switch (kind) {
-      case INTEGER, DECIMAL -> v + "::text";
+      case INTEGER, DECIMAL -> notNull ? v : v + "::text"; // concat_ws renders numbers as ::text does
       case TEXT -> "char_length(" + v + "::text) || ':' || " + v + "::text";
       case DATE -> "to_char(" + v + ", 'YYYY-MM-DD')";
       case TIMESTAMP -> "to_char(" + v + ", 'YYYY-MM-DD HH24:MI:SS.US')";
@@ -39,20 +40,20 @@ public record MariaDbColumn(String name, String sourceType, Kind kind, String ta
       case BOOLEAN -> "CASE WHEN " + v + " THEN '1' ELSE '0' END";
       case FLOAT -> pgFloat(v + "::float8");
     };
-    return "coalesce('v' || " + text + ", 'N')";
+    return notNull ? text : "coalesce('v' || " + text + ", 'N')";
   }
 
   /** The same canonical text computed by MariaDB/MySQL from the loaded column. */
-  public String targetCanonical() {
+  public String targetCanonical(boolean notNull) {
     String v = MariaDbSql.quote(name);
     String text = switch (kind) {
-      case INTEGER, DECIMAL, BOOLEAN -> "CAST(" + v + " AS CHAR)";
+      case INTEGER, DECIMAL, BOOLEAN -> notNull ? v : "CAST(" + v + " AS CHAR)"; // CONCAT_WS renders numbers as CAST does
       case TEXT -> "CONCAT(CHAR_LENGTH(" + v + "), ':', " + v + ")";
       case DATE -> "DATE_FORMAT(" + v + ", '%Y-%m-%d')";
       case TIMESTAMP, TIMESTAMPTZ -> "DATE_FORMAT(" + v + ", '%Y-%m-%d %H:%i:%s.%f')";
       case FLOAT -> mariaFloat(v);
     };
-    return "COALESCE(CONCAT('v', " + text + "), 'N')";
+    return notNull ? text : "COALESCE(CONCAT('v', " + text + "), 'N')";
   }
 
   /*

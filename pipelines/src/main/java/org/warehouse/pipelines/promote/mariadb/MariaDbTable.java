@@ -118,6 +118,11 @@ public final class MariaDbTable {
     return keys;
   }
 
+  /** Whether the column is NOT NULL (on the source, and so on the target). */
+  public boolean notNull(String column) {
+    return notNull.contains(column);
+  }
+
   /** What of the source definition the target does not hold, one line each. */
   public List<String> notes() {
     return notes;
