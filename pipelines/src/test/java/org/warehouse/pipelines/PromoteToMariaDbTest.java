@@ -234,6 +234,35 @@ public class PromoteToMariaDbTest {
     assertThat(err, not(containsString(password)));
   }
 
+  @Test
+  public void aDryRunPrintsTheMariaDbDefinitionsAndChangesNothing() throws Exception {
+    String out = PromotePipelineTest.captureStdout(() -> PromotePipeline.run(options("--dryRun=true")));
+    assertThat(out, containsString("agg_monthly: 120 rows on the source; would create the target table"));
+    assertThat(out, containsString("`total_births` BIGINT NOT NULL"));
+    assertThat(out, containsString(") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin"));
+    assertThat(out, containsString("ADD UNIQUE KEY `agg_monthly_year_month_key` (`year`, `month`)"));
+    try (Connection t = target.connect()) {
+      assertThat(tables(t), empty());
+    }
+  }
+
+  @Test
+  public void aRunWhileAnotherHoldsTheLockExitsThree() throws Exception {
+    try (Connection holder = target.connect()) {
+      assertThat(Db.queryString(holder, "SELECT GET_LOCK('warehouse-pipelines:promote:" + target.databaseName() + "', 0)"),
+          equalTo("1"));
+      List<String> args = new ArrayList<>(List.of("promote", "--sourceUrl=" + source.url(),
+          "--sourceUser=" + source.user(), "--sourcePasswordFile=" + source.passwordFile(), "--targetUrl=" + target.url(),
+          "--targetUser=" + target.user(), "--targetPasswordFile=" + target.passwordFile(), "--runner=DirectRunner"));
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      int code = Main.run(args.toArray(new String[0]), new PrintStream(new ByteArrayOutputStream()), new PrintStream(err));
+      assertThat(code, equalTo(Main.LOCKED));
+      assertThat(err.toString(StandardCharsets.UTF_8), containsString("another 'promote' run holds the lock on "
+          + target.databaseName() + " (connection "));
+      assertThat(tables(holder), empty());
+    }
+  }
+
   // --- oracles and helpers ------------------------------------------------------------------
 
   /** Runs {@code scripts/run promote} in-process; asserts the exit code and one line on stderr; returns it. */
