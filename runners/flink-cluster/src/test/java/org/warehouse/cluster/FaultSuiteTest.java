@@ -75,7 +75,7 @@ public class FaultSuiteTest {
     Map<String, String> before = production(DB, "agg\\_%");
     Path report = report("aggregate-sigterm");
     Running r = start(DB, "aggregate", "--partitions=16", "--reportFile=" + report);
-    r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND query LIKE 'COPY%' AND state = 'active'");
+    r.waitForSession(DB, "application_name IN ('warehouse-aggregate-read', 'warehouse-copy-writer') AND state = 'active'");
     Result res = r.sigterm();
     assertEquals(res.toString(), 143, res.exitCode);
     assertThat(res.output, containsString("cancelled"));
@@ -109,7 +109,7 @@ public class FaultSuiteTest {
     Map<String, String> before = production(DB, "agg\\_%");
     Path report = report("aggregate-restart");
     Running r = start(DB, "aggregate", "--partitions=16", "--reportFile=" + report);
-    r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND query LIKE 'COPY%' AND state = 'active'");
+    r.waitForSession(DB, "application_name IN ('warehouse-aggregate-read', 'warehouse-copy-writer') AND state = 'active'");
     restartServer();
     Result res = r.waitFor();
     assertEquals(res.toString(), 1, res.exitCode);
