@@ -152,6 +152,37 @@ public class PromoteFaultTest {
     assertNextRunPublishesTheSource();
   }
 
+  /**
+   * The source session, whose transaction holds the snapshot every reader imports, ends while the run
+   * creates its staging tables: the copy cannot read, and the run says why in one line.
+   */
+  @Test
+  public void theSourceSessionEndingFailsTheRunAndChangesNothing() throws Exception {
+    Map<String, String> before = state();
+    holdCreateOfStaging("agg_yearly");
+    try (Connection gate = target.connect();
+        Connection src = source.connect()) {
+      Db.execute(gate, "SELECT pg_advisory_lock(4243)");
+      Run run = Run.start(this);
+      awaitTrue("the run's CREATE TABLE waits", run, () -> 1 == Db.queryLong(gate,
+          "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'warehouse-promote' "
+              + "AND wait_event_type = 'Lock' AND datname = current_database()"));
+      assertThat(Db.queryLong(src, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+          + "WHERE application_name = 'warehouse-promote' AND datname = current_database()"), equalTo(1L));
+      awaitTrue("the source session is gone", run, () -> 0 == Db.queryLong(src, "SELECT count(*) FROM "
+          + "pg_stat_activity WHERE application_name = 'warehouse-promote' AND datname = current_database()"));
+      Db.execute(gate, "SELECT pg_advisory_unlock(4243)");
+      run.join();
+      assertThat(run.err, run.code, equalTo(Main.FAILED));
+      assertThat(run.err, containsString("promote failed: the server closed the connection (restart or terminated "
+          + "backend?) while copying the tables (the source session holding the run's snapshot ended)"));
+    }
+    assertThat(state(), equalTo(before));
+    assertNoStaging();
+    dropEventTrigger();
+    assertNextRunPublishesTheSource();
+  }
+
   /** A dead run's staging table is named, dropped, and the run goes on. */
   @Test
   public void aDeadRunsStagingIsReportedAndDropped() throws Exception {

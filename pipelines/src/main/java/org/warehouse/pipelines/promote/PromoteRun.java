@@ -17,7 +17,6 @@ import org.warehouse.pipelines.common.SqlWorkers;
 import org.warehouse.pipelines.promote.targetdb.RunLock;
 import org.warehouse.pipelines.promote.targetdb.TargetDatabase;
 import org.warehouse.transforms.jdbc.Db;
-import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.tablecopy.TableChecksum;
 import org.warehouse.transforms.tablecopy.TableRange;
@@ -32,7 +31,7 @@ public final class PromoteRun {
   public record Outcome(PipelineResult result, List<String> how) {}
 
   /** Where a run reads from and writes to, and what it reports on. */
-  public record Context(PromoteOptions options, JdbcConfig source, String snapshot, TargetDatabase target,
+  public record Context(PromoteOptions options, SourceSide source, String snapshot, TargetDatabase target,
       Connection tgt, SqlWorkers workers, Phases phases, Progress progress, RunReport report) {}
 
   private final Context x;
@@ -72,7 +71,7 @@ public final class PromoteRun {
       return new Outcome(result, how);
     } catch (Exception e) {
       x.target().dropQuietly(staging);
-      throw PromotePublish.explain(e, step, lock, x.tgt());
+      throw PromotePublish.explain(e, step, lock, x.tgt(), x.source());
     } catch (Error e) {
       x.target().dropQuietly(staging);
       throw e;
@@ -110,7 +109,7 @@ public final class PromoteRun {
         Progress.rows(rows), ranges.size());
     long t0 = System.nanoTime();
     Pipeline p = Pipeline.create(o);
-    CopyTables.build(p, ranges, x.source(), o.getReadMode(), x.snapshot(), x.target().loader());
+    CopyTables.build(p, ranges, x.source().config(), o.getReadMode(), x.snapshot(), x.target().loader());
     x.phases().lap("pipeline build");
     PipelineResult result = BeamRun.run(p, x.report(), "production unchanged");
     x.phases().lap("copy (runner start + read + COPY)");

@@ -145,6 +145,20 @@ public final class SourceSide implements AutoCloseable {
     return e;
   }
 
+  /** How to connect to the source (the copy's readers do). */
+  public JdbcConfig config() {
+    return config;
+  }
+
+  /** Whether the session holding the run's snapshot is still there (the copy's readers need it). */
+  boolean alive() {
+    try {
+      return session.isValid(5);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
   @Override
   public void close() throws SQLException {
     checksums.close();
