@@ -135,6 +135,7 @@ public final class SourceSide implements AutoCloseable {
             () -> target.sourceChecksum(c, t.source(), def, slice)));
   }
 
+  /** Throws a lock timeout or a lost connection as one line; returns any other error, to be rethrown. */
   private SQLException explain(SQLException e, String during) {
     if (LockTimeouts.isLockTimeout(e)) {
       throw LockTimeouts.explain(e, "the source tables", lockTimeoutSeconds, WHY_LOCKED);
