@@ -210,7 +210,7 @@ public final class DbfReader implements AutoCloseable {
         return true;
       }
       if (flag != '*') {
-        throw fail(String.format("record %d starts with 0x%02x, not a deletion flag (' ' or '*'): the header's"
+        throw failAfterCheck(String.format("record %d starts with 0x%02x, not a deletion flag (' ' or '*'): the header's"
             + " lengths are wrong or the file is damaged", recordNumber, flag & 0xFF));
       }
       deletedSkipped++;
@@ -225,7 +225,7 @@ public final class DbfReader implements AutoCloseable {
     long extra = (limit - pos) + in.transferTo(OutputStream.nullOutputStream());
     pos = limit;
     if (extra >= recordLength) {
-      throw fail(extra + " bytes after the " + declared + " records the header declares (at least one more"
+      throw failAfterCheck(extra + " bytes after the " + declared + " records the header declares (at least one more"
           + " record): the header's record count (bytes 4-7) is wrong");
     }
   }
@@ -304,6 +304,16 @@ public final class DbfReader implements AutoCloseable {
   @Override
   public void close() throws IOException {
     in.close();
+  }
+
+  /**
+   * A record-level failure: reads the rest of the stream first, so that a .dbc's own verdict (CRC32
+   * mismatch, truncation: a {@link DbcInputStream} checks at the end), which names the cause, wins over
+   * the symptom.
+   */
+  private DbcFormatException failAfterCheck(String what) throws IOException {
+    in.transferTo(OutputStream.nullOutputStream());
+    return fail(what);
   }
 
   private DbcFormatException fail(String what) {
