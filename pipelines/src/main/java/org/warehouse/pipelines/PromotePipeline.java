@@ -135,7 +135,7 @@ public final class PromotePipeline {
         List<TargetCheck.Decided> decided = TargetCheck.decide(target, tgt, workers, reads);
         phases.lap("skip-unchanged check (checksums of existing target tables)");
         TargetCheck.refuseBlocked(decided);
-        PromoteRun.Outcome outcome = new PromoteRun(new PromoteRun.Context(o, source, snapshot, target, tgt, workers,
+        PromoteRun.Outcome outcome = new PromoteRun(new PromoteRun.Context(o, src, snapshot, target, tgt, workers,
             phases, progress, report)).execute(decided, lock, Staging.runId());
         PromoteSummary.print(decided, outcome.how(), phases, started, progress, report);
         return outcome.result();

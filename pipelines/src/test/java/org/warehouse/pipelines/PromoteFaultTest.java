@@ -108,13 +108,8 @@ public class PromoteFaultTest {
     Map<String, String> before = state();
     holdInsertsIntoStaging("agg_zz_big");
     try (Connection gate = target.connect()) {
-      Db.execute(gate, "SELECT pg_advisory_lock(4242)");
-      Run run = Run.start(this);
-      awaitTrue("a copy worker waits inside its COPY", run, () -> 1 <= Db.queryLong(gate,
-          "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'warehouse-copy-writer' "
-              + "AND wait_event_type = 'Lock' AND datname = current_database()"));
-      Db.execute(gate, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
-          + "'warehouse-copy-writer' AND wait_event_type = 'Lock' AND datname = current_database()");
+      Run run = startHeldAtGate(gate, 4242, "a copy worker waits inside its COPY", "warehouse-copy-writer");
+      terminateWaiting(gate, "warehouse-copy-writer");
       Db.execute(gate, "SELECT pg_advisory_unlock(4242)");
       run.join();
       assertThat(run.err, run.code, equalTo(Main.FAILED));
@@ -133,18 +128,40 @@ public class PromoteFaultTest {
     Map<String, String> before = state();
     holdCreateOfStaging("agg_yearly");
     try (Connection gate = target.connect()) {
-      Db.execute(gate, "SELECT pg_advisory_lock(4243)");
-      Run run = Run.start(this);
-      awaitTrue("the run's CREATE TABLE waits", run, () -> 1 == Db.queryLong(gate,
-          "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'warehouse-promote' "
-              + "AND wait_event_type = 'Lock' AND datname = current_database()"));
-      Db.execute(gate, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
-          + "'warehouse-promote' AND wait_event_type = 'Lock' AND datname = current_database()");
+      Run run = startHeldAtGate(gate, 4243, "the run's CREATE TABLE waits", "warehouse-promote");
+      terminateWaiting(gate, "warehouse-promote");
       Db.execute(gate, "SELECT pg_advisory_unlock(4243)");
       run.join();
       assertThat(run.err, run.code, equalTo(Main.FAILED));
       assertThat(run.err, containsString("promote failed: the server closed the connection "
           + "(restart or terminated backend?) while creating the staging tables"));
+    }
+    assertThat(state(), equalTo(before));
+    assertNoStaging();
+    dropEventTrigger();
+    assertNextRunPublishesTheSource();
+  }
+
+  /**
+   * The source session, whose transaction holds the snapshot every reader imports, ends while the run
+   * creates its staging tables: the copy cannot read, and the run says why in one line.
+   */
+  @Test
+  public void theSourceSessionEndingFailsTheRunAndChangesNothing() throws Exception {
+    Map<String, String> before = state();
+    holdCreateOfStaging("agg_yearly");
+    try (Connection gate = target.connect();
+        Connection src = source.connect()) {
+      Run run = startHeldAtGate(gate, 4243, "the run's CREATE TABLE waits", "warehouse-promote");
+      assertThat(Db.queryLong(src, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+          + "WHERE application_name = 'warehouse-promote' AND datname = current_database()"), equalTo(1L));
+      awaitTrue("the source session is gone", run, () -> 0 == Db.queryLong(src, "SELECT count(*) FROM "
+          + "pg_stat_activity WHERE application_name = 'warehouse-promote' AND datname = current_database()"));
+      Db.execute(gate, "SELECT pg_advisory_unlock(4243)");
+      run.join();
+      assertThat(run.err, run.code, equalTo(Main.FAILED));
+      assertThat(run.err, containsString("promote failed: the server closed the connection (restart or terminated "
+          + "backend?) while copying the tables (the source session holding the run's snapshot ended)"));
     }
     assertThat(state(), equalTo(before));
     assertNoStaging();
@@ -204,6 +221,20 @@ public class PromoteFaultTest {
           + "PERFORM pg_advisory_xact_lock_shared(4243); END IF; END $$");
       Db.execute(t, "CREATE EVENT TRIGGER gate ON ddl_command_end EXECUTE FUNCTION gate()");
     }
+  }
+
+  /** Takes advisory lock {@code key} on {@code gate}, starts a run and waits until a session {@code app} waits for a lock. */
+  Run startHeldAtGate(Connection gate, int key, String what, String app) throws Exception {
+    Db.execute(gate, "SELECT pg_advisory_lock(" + key + ")");
+    Run run = Run.start(this);
+    awaitTrue(what, run, () -> 1 <= Db.queryLong(gate, "SELECT count(*) FROM pg_stat_activity WHERE "
+        + "application_name = '" + app + "' AND wait_event_type = 'Lock' AND datname = current_database()"));
+    return run;
+  }
+
+  static void terminateWaiting(Connection c, String app) throws SQLException {
+    Db.execute(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + app
+        + "' AND wait_event_type = 'Lock' AND datname = current_database()");
   }
 
   void dropEventTrigger() throws SQLException {

@@ -31,9 +31,10 @@ final class PromotePublish {
   /**
    * The error to report for a failure while {@code step}: a lost run lock first (another run may
    * have got in and dropped or replaced this run's tables: whatever failed then is a consequence),
-   * then a connection the server ended, else the error itself.
+   * then a connection the server ended (the source session holding the run's snapshot, whose end makes
+   * the readers fail on the snapshot, or the failed statement's), else the error itself.
    */
-  static Exception explain(Exception e, String step, RunLock lock, Connection tgt) {
+  static Exception explain(Exception e, String step, RunLock lock, Connection tgt, SourceSide source) {
     if (e instanceof WarehouseException && String.valueOf(e.getMessage()).startsWith("lost the run lock")) {
       return e;
     }
@@ -41,6 +42,9 @@ final class PromotePublish {
     if (lost != null) {
       lost.addSuppressed(e);
       return lost;
+    }
+    if (!source.alive()) {
+      return ConnectionLoss.explain(e, step + " (the source session holding the run's snapshot ended)");
     }
     return ConnectionLoss.isConnectionLoss(e) ? ConnectionLoss.explain(e, step) : e;
   }

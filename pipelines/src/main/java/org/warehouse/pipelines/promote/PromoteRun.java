@@ -17,7 +17,6 @@ import org.warehouse.pipelines.common.SqlWorkers;
 import org.warehouse.pipelines.promote.targetdb.RunLock;
 import org.warehouse.pipelines.promote.targetdb.TargetDatabase;
 import org.warehouse.transforms.jdbc.Db;
-import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.tablecopy.TableChecksum;
 import org.warehouse.transforms.tablecopy.TableRange;
@@ -32,13 +31,13 @@ public final class PromoteRun {
   public record Outcome(PipelineResult result, List<String> how) {}
 
   /** Where a run reads from and writes to, and what it reports on. */
-  public record Context(PromoteOptions options, JdbcConfig source, String snapshot, TargetDatabase target,
+  public record Context(PromoteOptions options, SourceSide source, String snapshot, TargetDatabase target,
       Connection tgt, SqlWorkers workers, Phases phases, Progress progress, RunReport report) {}
 
-  private final Context x;
+  private final Context ctx;
 
   public PromoteRun(Context context) {
-    this.x = context;
+    this.ctx = context;
   }
 
   /** Copies, verifies and publishes every table {@code decided} to copy, as run {@code runId}. */
@@ -48,7 +47,8 @@ public final class PromoteRun {
     Map<PromotePlan.Table, CompletableFuture<TableChecksum>> sourceSums = new LinkedHashMap<>();
     for (TargetCheck.Decided d : decided) {
       if (d.action().copies()) {
-        copies.add(new PromotePlan.Copy(d.table(), d.definition(), x.target().stagingName(d.table().target(), runId)));
+        TableRef name = ctx.target().stagingName(d.table().target(), runId);
+        copies.add(new PromotePlan.Copy(d.table(), d.definition(), name));
         sourceSums.put(d.table(), d.source().checksum());
       }
     }
@@ -56,25 +56,26 @@ public final class PromoteRun {
       return new Outcome(null, List.of());
     }
     List<TableRef> staging = copies.stream().map(PromotePlan.Copy::staging).toList();
-    x.report().onCancel("drop staging", () -> x.target().dropQuietly(staging));
+    ctx.report().onCancel("drop staging", () -> ctx.target().dropQuietly(staging));
     String step = "creating the staging tables";
     try {
       createStaging(copies);
       step = "copying the tables";
       PipelineResult result = copy(copies);
       step = "verifying the copies";
-      PromoteVerify.run(x.target(), x.tgt(), x.workers(), copies, sourceSums);
-      x.phases().lap("verify + indexes + analyze (parallel)");
-      x.progress().say("Verified %d tables: row counts and checksums equal on source and target", copies.size());
+      PromoteVerify.run(ctx.target(), ctx.tgt(), ctx.workers(), copies, sourceSums);
+      ctx.phases().lap("verify + indexes + analyze (parallel)");
+      ctx.progress().say("Verified %d tables: row counts and checksums equal on source and target", copies.size());
       step = "publishing";
-      List<String> how = PromotePublish.publish(x.target(), x.tgt(), copies, x.options().getLockTimeoutSeconds(), lock);
-      x.phases().lap("publish (one transaction)");
+      List<String> how = PromotePublish.publish(ctx.target(), ctx.tgt(), copies,
+          ctx.options().getLockTimeoutSeconds(), lock);
+      ctx.phases().lap("publish (one transaction)");
       return new Outcome(result, how);
     } catch (Exception e) {
-      x.target().dropQuietly(staging);
-      throw PromotePublish.explain(e, step, lock, x.tgt());
+      ctx.target().dropQuietly(staging);
+      throw PromotePublish.explain(e, step, lock, ctx.tgt(), ctx.source());
     } catch (Error e) {
-      x.target().dropQuietly(staging);
+      ctx.target().dropQuietly(staging);
       throw e;
     }
   }
@@ -82,40 +83,40 @@ public final class PromoteRun {
   /** Staging tables of runs that did not finish (their lock is gone, so they are dead), dropped with a line each. */
   private void dropLeftovers(List<TargetCheck.Decided> decided) throws Exception {
     for (TargetCheck.Decided d : decided) {
-      List<TableRef> left = x.target().leftovers(x.tgt(), d.table().target());
+      List<TableRef> left = ctx.target().leftovers(ctx.tgt(), d.table().target());
       if (!left.isEmpty()) {
-        x.target().dropLeftovers(x.tgt(), left, x.progress());
+        ctx.target().dropLeftovers(ctx.tgt(), left, ctx.progress());
       }
     }
   }
 
   private void createStaging(List<PromotePlan.Copy> copies) throws Exception {
-    for (String ddl : x.target().createSchemaSql(copies.get(0).table().target().schema())) {
-      Db.execute(x.tgt(), ddl);
+    for (String ddl : ctx.target().createSchemaSql(copies.get(0).table().target().schema())) {
+      Db.execute(ctx.tgt(), ddl);
     }
     for (PromotePlan.Copy c : copies) {
-      for (String ddl : x.target().createTableSql(c.definition(), c.staging())) {
-        Db.execute(x.tgt(), ddl);
+      for (String ddl : ctx.target().createTableSql(c.definition(), c.staging())) {
+        Db.execute(ctx.tgt(), ddl);
       }
     }
-    x.phases().lap("staging DDL");
+    ctx.phases().lap("staging DDL");
   }
 
   /** Builds and runs the Beam graph that fills the staging tables. */
   private PipelineResult copy(List<PromotePlan.Copy> copies) {
-    PromoteOptions o = x.options();
+    PromoteOptions o = ctx.options();
     List<TableRange> ranges = PromotePlan.ranges(copies, o.getReadMode(), o.getRowsPerRange());
     long rows = copies.stream().mapToLong(c -> c.table().estimatedRows()).sum();
-    x.progress().say("Copying %d tables (~%s rows, %d ranges) in one pipeline...", copies.size(),
+    ctx.progress().say("Copying %d tables (~%s rows, %d ranges) in one pipeline...", copies.size(),
         Progress.rows(rows), ranges.size());
     long t0 = System.nanoTime();
     Pipeline p = Pipeline.create(o);
-    CopyTables.build(p, ranges, x.source(), o.getReadMode(), x.snapshot(), x.target().loader());
-    x.phases().lap("pipeline build");
-    PipelineResult result = BeamRun.run(p, x.report(), "production unchanged");
-    x.phases().lap("copy (runner start + read + COPY)");
-    x.report().countersFrom(result);
-    x.progress().say("Copied in %s; verifying and adding indexes...", Progress.seconds(System.nanoTime() - t0));
+    CopyTables.build(p, ranges, ctx.source().config(), o.getReadMode(), ctx.snapshot(), ctx.target().loader());
+    ctx.phases().lap("pipeline build");
+    PipelineResult result = BeamRun.run(p, ctx.report(), "production unchanged");
+    ctx.phases().lap("copy (runner start + read + COPY)");
+    ctx.report().countersFrom(result);
+    ctx.progress().say("Copied in %s; verifying and adding indexes...", Progress.seconds(System.nanoTime() - t0));
     return result;
   }
 }

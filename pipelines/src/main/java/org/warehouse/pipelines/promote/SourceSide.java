@@ -135,6 +135,7 @@ public final class SourceSide implements AutoCloseable {
             () -> target.sourceChecksum(c, t.source(), def, slice)));
   }
 
+  /** Throws a lock timeout or a lost connection as one line; returns any other error, to be rethrown. */
   private SQLException explain(SQLException e, String during) {
     if (LockTimeouts.isLockTimeout(e)) {
       throw LockTimeouts.explain(e, "the source tables", lockTimeoutSeconds, WHY_LOCKED);
@@ -143,6 +144,20 @@ public final class SourceSide implements AutoCloseable {
       throw ConnectionLoss.explain(e, during);
     }
     return e;
+  }
+
+  /** How to connect to the source (the copy's readers do). */
+  public JdbcConfig config() {
+    return config;
+  }
+
+  /** Whether the session holding the run's snapshot is still there (the copy's readers need it). */
+  boolean alive() {
+    try {
+      return session.isValid(5);
+    } catch (SQLException e) {
+      return false;
+    }
   }
 
   @Override
