@@ -235,6 +235,21 @@ public class PromoteToMariaDbTest {
   }
 
   @Test
+  public void aDeadRunsStagingAndOldTablesAreNamedAndDropped() throws Exception {
+    try (Connection t = target.connect()) {
+      Db.execute(t, "CREATE TABLE agg_big__staging_dead01 (x INT)");
+      Db.execute(t, "CREATE TABLE agg_big__old_dead02 (x INT)");
+      Db.execute(t, "CREATE TABLE agg_big__staging_keep (x INT)"); // not a run id: not ours
+    }
+    String out = PromotePipelineTest.captureStdout(() -> PromotePipeline.run(options()));
+    assertThat(out, containsString("promote: dropping agg_big__staging_dead01, left by a run that did not finish"));
+    assertThat(out, containsString("promote: dropping agg_big__old_dead02, left by a run that did not finish"));
+    try (Connection t = target.connect()) {
+      assertThat(tables(t), equalTo(List.of("agg_big", "agg_big__staging_keep", "agg_monthly", "dim_regions", "dim_states")));
+    }
+  }
+
+  @Test
   public void aDryRunPrintsTheMariaDbDefinitionsAndChangesNothing() throws Exception {
     String out = PromotePipelineTest.captureStdout(() -> PromotePipeline.run(options("--dryRun=true")));
     assertThat(out, containsString("agg_monthly: 120 rows on the source; would create the target table"));
