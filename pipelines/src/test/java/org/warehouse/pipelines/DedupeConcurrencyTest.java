@@ -21,6 +21,7 @@ import org.junit.ClassRule;
 import org.junit.Test;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.dedupe.DedupeSql;
+import org.warehouse.pipelines.dedupe.DedupePipeline;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 
@@ -30,6 +31,14 @@ public class DedupeConcurrencyTest {
 
   private static final String NOT_NULL = "a IS NOT NULL AND b IS NOT NULL";
   private static final String ANY_NULL = "(a IS NULL OR b IS NULL)";
+  /** A pg_class condition matching the run's work tables ({@code t__dedupe_keep_<run id>}, {@code t__dedupe_copy_…}). */
+  static final String WORK_TABLE = "relname LIKE 't\\_\\_dedupe\\_%'";
+
+  /** The one work table of {@code kind} (keep, copy) in {@code schema}, as schema.name. */
+  static String workTable(Connection c, String schema, String kind) throws java.sql.SQLException {
+    return schema + "." + Db.queryString(c, "SELECT relname FROM pg_class WHERE relnamespace = '" + schema
+        + "'::regnamespace AND relname LIKE 't\\_\\_dedupe\\_" + kind + "\\_%'");
+  }
 
   @Test
   public void rowsInsertedByAnotherConnectionDuringTheRunAreNotLost() throws Exception {
@@ -246,11 +255,17 @@ public class DedupeConcurrencyTest {
         nonBlockingNanos = System.nanoTime() - started;
         assertThat("dedupe waits for the reader", Db.queryLong(monitor, "SELECT count(*) FROM pg_locks WHERE relation = "
             + "'lck.t'::regclass AND NOT granted AND mode = 'AccessExclusiveLock'"), equalTo(1L));
-        assertThat("pipeline done before the lock", Db.queryLong(monitor, "SELECT count(*) FROM lck.t__dedupe_keep"),
-            equalTo(expectedKept));
-        // (the final step has renamed the copy in its open transaction: read the statistics, which take no lock)
-        assertThat("backup written before the lock", Db.queryLong(monitor, "SELECT n_tup_ins FROM pg_stat_user_tables "
-            + "WHERE relid = 'lck.t__dedupe_copy'::regclass"), equalTo(rows));
+        assertThat("pipeline done before the lock", Db.queryLong(monitor, "SELECT count(*) FROM "
+            + workTable(monitor, "lck", "keep")), equalTo(expectedKept));
+        // (the final step has renamed the copy in its open transaction: read the statistics, which take no lock;
+        // the copy's idle worker connection reports them within PostgreSQL's stats interval, so poll, bounded)
+        String copied = "SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables WHERE schemaname = 'lck' "
+            + "AND relname LIKE 't\\_\\_dedupe\\_copy\\_%'";
+        long statsDeadline = System.nanoTime() + 30_000_000_000L;
+        while (Db.queryLong(monitor, copied) < rows && System.nanoTime() < statsDeadline) {
+          Thread.sleep(50);
+        }
+        assertThat("backup written before the lock", Db.queryLong(monitor, copied), equalTo(rows));
         assertThat("the reader still sees every row", Db.queryLong(reader, "SELECT count(*) FROM lck.t"), equalTo(rows));
       } finally {
         reader.commit(); // on a failed assertion too: let the run finish before the next test
@@ -280,8 +295,8 @@ public class DedupeConcurrencyTest {
     java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
     try (Connection c = DB.connect()) {
       assertThat(checksum(c, "dry.t"), equalTo(before));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep') "
-          + "AND relnamespace = 'dry'::regnamespace"), equalTo(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE (relname = 't_dedupe_backup' OR "
+          + WORK_TABLE + ") AND relnamespace = 'dry'::regnamespace"), equalTo(0L));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'dry.t'::regclass AND contype = 'u'"),
           equalTo(0L));
       long distinct = Db.queryLong(c, "SELECT count(DISTINCT (a, b)) FROM dry.t WHERE " + NOT_NULL);
@@ -322,10 +337,10 @@ public class DedupeConcurrencyTest {
       Db.execute(c, "CREATE TABLE " + schema + ".before AS SELECT * FROM " + schema + ".t");
       Db.execute(c, "CREATE TABLE " + schema + ".deleted (id bigint)");
       Db.execute(c, "CREATE FUNCTION " + schema + ".delete_a_survivor() RETURNS event_trigger LANGUAGE plpgsql "
-          + "AS $$ BEGIN IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() "
-          + "WHERE object_identity = '" + schema + ".t__dedupe_keep') THEN "
-          + "WITH d AS (DELETE FROM " + schema + ".t WHERE id = (SELECT max(id) FROM " + schema + ".t__dedupe_keep) "
-          + "RETURNING id) INSERT INTO " + schema + ".deleted SELECT id FROM d; END IF; END $$");
+          + "AS $$ DECLARE keep text; BEGIN SELECT object_identity INTO keep FROM pg_event_trigger_ddl_commands() "
+          + "WHERE object_identity LIKE '" + schema + ".t\\_\\_dedupe\\_keep\\_%' LIMIT 1; IF keep IS NOT NULL THEN "
+          + "EXECUTE format('WITH d AS (DELETE FROM " + schema + ".t WHERE id = (SELECT max(id) FROM %s) "
+          + "RETURNING id) INSERT INTO " + schema + ".deleted SELECT id FROM d', keep); END IF; END $$");
       Db.execute(c, "CREATE EVENT TRIGGER gone_delete_a_survivor ON ddl_command_end WHEN TAG IN ('ALTER TABLE') "
           + "EXECUTE FUNCTION " + schema + ".delete_a_survivor()");
     }
@@ -346,8 +361,8 @@ public class DedupeConcurrencyTest {
       // the table is what it was minus the one row deleted
       Db.execute(c, "DELETE FROM " + schema + ".before WHERE id = " + deleted);
       assertThat(afterDelete, equalTo(checksum(c, schema + ".before")));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep', "
-          + "'t__dedupe_copy') AND relnamespace = '" + schema + "'::regnamespace"), equalTo(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE (relname = 't_dedupe_backup' OR "
+          + WORK_TABLE + ") AND relnamespace = '" + schema + "'::regnamespace"), equalTo(0L));
       assertThat("no unique constraint added", Db.queryLong(c, "SELECT count(*) FROM pg_constraint "
           + "WHERE conrelid = '" + schema + ".t'::regclass AND contype = 'u'"), equalTo(0L));
     }
@@ -371,8 +386,8 @@ public class DedupeConcurrencyTest {
     assertThat(e, containsString("t_a_b_key"));
     try (Connection c = DB.connect()) {
       assertThat(checksum(c, "fail.t"), equalTo(before));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep', "
-          + "'t__dedupe_copy') AND relnamespace = 'fail'::regnamespace"),
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE (relname = 't_dedupe_backup' OR "
+          + WORK_TABLE + ") AND relnamespace = 'fail'::regnamespace"),
           equalTo(0L));
     }
     // Usage errors exit 2 with the cause.
