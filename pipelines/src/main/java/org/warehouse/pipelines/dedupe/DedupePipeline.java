@@ -131,15 +131,15 @@ public final class DedupePipeline {
       WorkTables.dropLeftovers(c, plan, progress);
       PipelineResult result;
       try (WorkTables work = WorkTables.open(db, report)) {
-        List<Snapshot> snapshots = new ArrayList<>();
-        for (TablePlan t : plan.toRead()) {
-          snapshots.add(work.snapshot(c, t, plan.lockTimeoutSeconds()));
-        }
-        work.startBackups(snapshots);
+        List<Snapshot> snapshots = work.snapshots(c, plan);
         progress.say("dedupe: %d table(s); %d to read, %d already unique", plan.tables().size(), snapshots.size(),
             plan.tables().size() - snapshots.size());
-        result = pickSurvivors(options, db, plan, snapshots, progress, report);
-        Map<TableRef, Verified> verified = verifyAll(c, snapshots, result, work);
+        Map<TableRef, Verified> verified;
+        try (ReadSnapshot read = ReadSnapshot.export(db, snapshots, plan.lockTimeoutSeconds())) {
+          work.startBackups(snapshots, read.id());
+          result = pickSurvivors(options, db, plan, snapshots, read.id(), progress, report);
+          verified = verifyAll(c, snapshots, result, work);
+        }
         publishAll(c, lock, plan, verified, new DedupeOutput(progress, report, plan.tables().size()));
       }
       progress.say("dedupe: done in %s", Progress.seconds(System.nanoTime() - started));
@@ -149,14 +149,14 @@ public final class DedupePipeline {
 
   /** Runs the graph over the non-empty tables; null when there is nothing to read. */
   private static PipelineResult pickSurvivors(DedupeOptions options, JdbcConfig db, DedupePlan plan,
-      List<Snapshot> snapshots, Progress progress, RunReport report) {
+      List<Snapshot> snapshots, String readSnapshot, Progress progress, RunReport report) {
     List<Snapshot> nonEmpty = snapshots.stream().filter(s -> !s.empty()).toList();
     if (nonEmpty.isEmpty()) {
       return null;
     }
     long started = System.nanoTime();
     Pipeline p = Pipeline.create(options);
-    graph(p, db, plan, nonEmpty);
+    graph(p, db, plan, nonEmpty, readSnapshot);
     PipelineResult result;
     try {
       result = BeamRun.run(p, report, UNCHANGED);
@@ -172,11 +172,11 @@ public final class DedupePipeline {
   }
 
   /**
-   * The Beam graph: per table, its id ranges read in parallel (reduced per range in PostgreSQL by
-   * default) → flattened → keyed by (table, shard) → one survivor per natural key → survivor ids COPYed
+   * The Beam graph: per table, its id ranges read in parallel in the exported snapshot {@code
+   * readSnapshot} (reduced per range in PostgreSQL by default) → flattened → keyed by (table, shard) → one survivor per natural key → survivor ids COPYed
    * in chunks into each table's keep table.
    */
-  static void graph(Pipeline p, JdbcConfig db, DedupePlan plan, List<Snapshot> reads) {
+  static void graph(Pipeline p, JdbcConfig db, DedupePlan plan, List<Snapshot> reads, String readSnapshot) {
     List<String> keepTables = new ArrayList<>();
     List<String> names = new ArrayList<>();
     PCollectionList<KV<String, Candidate>> candidates = PCollectionList.empty(p);
@@ -187,7 +187,7 @@ public final class DedupePipeline {
       names.add(t.table().toString());
       candidates = candidates.and(p.apply("Read" + i + "_" + t.table().name(),
           new ReadKeyCandidates(db, i, t.table(), t.naturalKey(), t.latest(), s.minId(), s.maxId(),
-              plan.partitions(), plan.partialInDatabase())));
+              plan.partitions(), plan.partialInDatabase()).inSnapshot(readSnapshot)));
     }
     candidates
         .apply("FlattenTables", Flatten.pCollections())

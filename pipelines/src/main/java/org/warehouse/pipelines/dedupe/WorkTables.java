@@ -19,6 +19,7 @@ import org.warehouse.transforms.jdbc.ConnectionLoss;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.LockTimeouts;
+import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
@@ -68,6 +69,15 @@ final class WorkTables implements AutoCloseable {
     created.add(table);
   }
 
+  /** Every table's {@link #snapshot}, in the plan's order. */
+  List<Snapshot> snapshots(Connection c, DedupePlan plan) throws SQLException {
+    List<Snapshot> snapshots = new ArrayList<>();
+    for (TablePlan t : plan.toRead()) {
+      snapshots.add(snapshot(c, t, plan.lockTimeoutSeconds()));
+    }
+    return snapshots;
+  }
+
   /**
    * The id range the pipeline reads. Taken under a brief SHARE lock, which waits for in-flight inserts
    * to commit: every row with id ≤ max is then visible, and every later insert gets a higher id. A table
@@ -107,12 +117,12 @@ final class WorkTables implements AutoCloseable {
 
   /**
    * Starts the backup copies, largest range first, on worker connections: every snapshot row (id ≤ max)
-   * into the table's copy, server-side ({@code CREATE TABLE AS}: written through PostgreSQL's small
-   * bulk-write ring, not shared_buffers), in one transaction that takes no lock stronger than a reader's;
-   * then the copy's count and checksum. Snapshot rows do not change while dedupe runs (the ETL only
-   * inserts), so the copies run alongside the pipeline reading the same rows.
+   * as the exported snapshot {@code readSnapshot} sees it — the state the pipeline reads — into the
+   * table's copy, server-side ({@code CREATE TABLE AS}: written through PostgreSQL's small bulk-write
+   * ring, not shared_buffers), in one transaction that takes no lock stronger than a reader's; then the
+   * copy's count and checksum. The copies run alongside the pipeline.
    */
-  void startBackups(List<Snapshot> snapshots) {
+  void startBackups(List<Snapshot> snapshots, String readSnapshot) {
     List<Snapshot> bySize = new ArrayList<>(snapshots);
     bySize.sort(Comparator.comparingLong((Snapshot s) -> s.maxId() - s.minId()).reversed());
     for (Snapshot s : bySize) {
@@ -120,8 +130,12 @@ final class WorkTables implements AutoCloseable {
       created(copy);
       copies.put(s.table().table(), workers.submit("backup copy", sc -> {
         long started = System.nanoTime();
-        Db.inTransaction(sc, () -> DedupeSql.update(sc, "CREATE TABLE " + copy.quoted() + " WITH (autovacuum_enabled = "
-            + "false) AS SELECT * FROM " + s.table().table().quoted() + " WHERE id <= " + s.maxId()));
+        Db.inTransaction(sc, () -> {
+          Db.execute(sc, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+          Db.execute(sc, "SET TRANSACTION SNAPSHOT " + Sql.literal(readSnapshot));
+          return DedupeSql.update(sc, "CREATE TABLE " + copy.quoted() + " WITH (autovacuum_enabled = false) AS "
+              + "SELECT * FROM " + s.table().table().quoted() + " WHERE id <= " + s.maxId());
+        });
         RowSet rows = DedupeSql.countAndChecksum(sc, copy, Long.MIN_VALUE, Long.MAX_VALUE);
         return new BackupCopy(rows, System.nanoTime() - started);
       }));
