@@ -176,6 +176,37 @@ public class DedupeFaultTest {
   }
 
   @Test
+  public void aDeadRunsWorkTablesAreNamedAndDroppedByTheNextRun() throws Exception {
+    try (Connection c = DB.connect()) {
+      DedupeTestSupport.createHandBuilt(c, "dead", 500);
+      Db.execute(c, "CREATE TABLE dead.before AS SELECT * FROM dead.t");
+      Db.execute(c, "CREATE UNLOGGED TABLE dead.t__dedupe_keep_zz9zz9 (id bigint NOT NULL)");
+      Db.execute(c, "CREATE TABLE dead.t__dedupe_copy_zz9zz9 AS SELECT * FROM dead.t");
+      Db.execute(c, "CREATE TABLE dead.t__dedupe_copy_notours AS SELECT 1 AS x"); // not a run id: not ours
+    }
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream stdout = System.out;
+    DedupeTestSupport.Launch run;
+    System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      run = DedupeTestSupport.launchDedupe(DB, "--table=dead.t", "--naturalKey=a,b", "--runner=DirectRunner");
+    } finally {
+      System.setOut(stdout);
+    }
+    String out = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(run.err, run.code, equalTo(0));
+    for (String t : new String[] {"dead.t__dedupe_keep_zz9zz9", "dead.t__dedupe_copy_zz9zz9"}) {
+      assertThat(out, containsString("dedupe: dropping " + t + ", left by a run that did not finish"));
+    }
+    try (Connection c = DB.connect()) {
+      assertThat(Db.queryString(c, "SELECT string_agg(relname, ',') FROM pg_class WHERE relnamespace = "
+          + "'dead'::regnamespace AND " + DedupeConcurrencyTest.WORK_TABLE), equalTo("t__dedupe_copy_notours"));
+      assertThat(exceptBothWays(c, "SELECT * FROM dead.t", oracle("dead.before", "a, b", NOT_NULL, ANY_NULL)),
+          equalTo(0L));
+    }
+  }
+
+  @Test
   public void badCountsAndLockTimeoutsAreUsageErrorsBeforeAnythingHappens() throws Exception {
     for (String bad : new String[] {"--lockTimeoutSeconds=0", "--lockTimeoutSeconds=-1", "--partitions=-1"}) {
       DedupeTestSupport.Launch run = DedupeTestSupport.launchDedupe(DB, "--table=nosuch.t", "--naturalKey=a,b", bad,

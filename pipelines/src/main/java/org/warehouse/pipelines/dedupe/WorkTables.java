@@ -79,7 +79,7 @@ final class WorkTables implements AutoCloseable {
   }
 
   /**
-   * The id range the pipeline reads. Taken under a brief SHARE lock, which waits for in-flight inserts
+   * The id range the pipeline reads. Taken under a short SHARE lock, which waits for in-flight inserts
    * to commit: every row with id ≤ max is then visible, and every later insert gets a higher id. A table
    * whose ids are not guaranteed unique is checked for duplicate ids here (one scan), before any work.
    * Then the (empty) survivor-id table is created.

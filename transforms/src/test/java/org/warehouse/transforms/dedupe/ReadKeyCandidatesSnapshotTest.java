@@ -26,7 +26,7 @@ import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.TableRef;
 
 /**
- * Every id range is read in the exported snapshot: rows updated, deleted and inserted by another session
+ * Every id range is read in the exported snapshot: rows updated, deleted and re-keyed by another session
  * after the export (committed before the pipeline reads) are not seen, on both read paths. The oracle is
  * PostgreSQL's DISTINCT ON computed inside the exporting transaction.
  */
