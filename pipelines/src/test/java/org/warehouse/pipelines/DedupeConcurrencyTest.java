@@ -64,7 +64,7 @@ public class DedupeConcurrencyTest {
     try {
       DedupePipeline.run(options(DB, "--table=" + schema + ".t", "--naturalKey=a,b", "--partialInDatabase=false"),
           report);
-      Thread.sleep(300); // keep writing after the constraint exists
+      etl.awaitMore(20); // keep writing after the constraint exists
     } finally {
       etl.stop();
     }
@@ -114,12 +114,33 @@ public class DedupeConcurrencyTest {
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private Thread thread;
 
-    static FakeEtl start(String schema) throws InterruptedException {
+    static FakeEtl start(String schema) throws Exception {
       FakeEtl f = new FakeEtl();
       f.thread = new Thread(() -> f.run(schema), "fake-etl");
       f.thread.start();
-      Thread.sleep(300);
+      f.awaitMore(20);
       return f;
+    }
+
+    /** Waits (bounded) until the ETL has inserted {@code n} more rows than now. */
+    void awaitMore(int n) throws Exception {
+      int target;
+      synchronized (inserted) {
+        target = inserted.size() + n;
+      }
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (true) {
+        synchronized (inserted) {
+          if (inserted.size() >= target) {
+            return;
+          }
+        }
+        if (failure.get() != null) {
+          throw failure.get();
+        }
+        assertThat("the ETL inserts " + n + " rows within 60 s", System.nanoTime() < deadline, equalTo(true));
+        Thread.sleep(5);
+      }
     }
 
     private void run(String schema) {
@@ -172,7 +193,7 @@ public class DedupeConcurrencyTest {
     RunReport report = new RunReport("dedupe");
     try {
       DedupePipeline.run(options(DB, "--table=fkp.t", "--naturalKey=a,b"), report);
-      Thread.sleep(300);
+      etl.awaitMore(20);
     } finally {
       etl.stop();
     }

@@ -197,7 +197,8 @@ public class FaultSuiteTest {
   public void dedupeSigtermLeavesTheTableAsItWas() throws Exception {
     try (Connection c = DB.connect()) {
       Db.execute(c, "DROP TABLE IF EXISTS public.kids, public.kids_dedupe_backup");
-      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text)");
+      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text, "
+          + "synced_at timestamptz DEFAULT now())");
       Db.execute(c, "INSERT INTO public.kids (parent_pk, child_id, payload) "
           + "SELECT g % 200000, g % 3, repeat('p', 200) || g FROM generate_series(1, 1500000) g");
       Db.execute(c, "ANALYZE public.kids");
