@@ -92,35 +92,58 @@ public class DedupeFaultTest {
     assertThat(run.err, lines.length, equalTo(2)); // the cause and the WH_DEBUG hint, no stack trace
   }
 
-  @Test
-  public void theRunLockLostBeforePublishingExitsOneAndPublishesNothing() throws Exception {
-    Original original = original("lost", 3000, null);
+  /**
+   * Runs dedupe on {@code schema.t} while a reader's open transaction holds the publish at its ACCESS
+   * EXCLUSIVE lock; when the publish waits, terminates the backend of the session named {@code
+   * application}, waits until it is gone, lets the reader go, and returns what the run said.
+   */
+  private static DedupeTestSupport.Launch terminateWhilePublishWaits(String schema, String application)
+      throws Exception {
     AtomicReference<DedupeTestSupport.Launch> result = new AtomicReference<>();
     try (Connection reader = DB.connect(); Connection monitor = DB.connect()) {
-      // A reader's open transaction holds the publish at its ACCESS EXCLUSIVE lock.
       reader.setAutoCommit(false);
-      Db.queryLong(reader, "SELECT count(*) FROM lost.t");
-      Thread run = start(result, "--table=lost.t", "--naturalKey=a,b", "--lockTimeoutSeconds=300",
+      Db.queryLong(reader, "SELECT count(*) FROM " + schema + ".t");
+      Thread run = start(result, "--table=" + schema + ".t", "--naturalKey=a,b", "--lockTimeoutSeconds=300",
           "--runner=DirectRunner");
       try {
-        awaitPositive(monitor, "SELECT count(*) FROM pg_locks WHERE relation = 'lost.t'::regclass AND NOT granted "
-            + "AND mode = 'AccessExclusiveLock'", run, "the publish waits for the reader");
-        String lockSession = "FROM pg_stat_activity WHERE application_name = 'warehouse-lock-dedupe' "
+        awaitPositive(monitor, "SELECT count(*) FROM pg_locks WHERE relation = '" + schema + ".t'::regclass "
+            + "AND NOT granted AND mode = 'AccessExclusiveLock'", run, "the publish waits for the reader");
+        String session = "FROM pg_stat_activity WHERE application_name = '" + application + "' "
             + "AND datname = current_database()";
-        assertThat(Db.queryLong(monitor, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) " + lockSession
+        assertThat(Db.queryLong(monitor, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) " + session
             + ") x"), equalTo(1L));
-        awaitPositive(monitor, "SELECT (count(*) = 0)::int " + lockSession, run, "the lock session ends");
+        awaitPositive(monitor, "SELECT (count(*) = 0)::int " + session, run, application + " ends");
       } finally {
         reader.commit();
         run.join(WAIT_NANOS / 1_000_000);
       }
     }
-    assertOneLine(result.get(), "lost the run lock (connection to " + DB.databaseName() + " ended");
-    assertThat(result.get().err, containsString("nothing published"));
+    return result.get();
+  }
+
+  @Test
+  public void theRunLockLostBeforePublishingExitsOneAndPublishesNothing() throws Exception {
+    Original original = original("lost", 3000, null);
+    DedupeTestSupport.Launch run = terminateWhilePublishWaits("lost", "warehouse-lock-dedupe");
+    assertOneLine(run, "lost the run lock (connection to " + DB.databaseName() + " ended");
+    assertThat(run.err, containsString("nothing published"));
     try (Connection c = DB.connect()) {
       assertUnchanged(c, "lost", original);
     }
     assertNextRunSucceeds("lost");
+  }
+
+  /** The run's own connection ends inside the publish: its work tables are dropped on a fresh connection. */
+  @Test
+  public void theRunsConnectionTerminatedInThePublishExitsOneAndLeavesNoWorkTable() throws Exception {
+    Original original = original("own", 3000, null);
+    DedupeTestSupport.Launch run = terminateWhilePublishWaits("own", "warehouse-dedupe");
+    assertOneLine(run, "the server closed the connection (restart or terminated backend?) while publishing own.t "
+        + "(its transaction did not commit)");
+    try (Connection c = DB.connect()) {
+      assertUnchanged(c, "own", original);
+    }
+    assertNextRunSucceeds("own");
   }
 
   @Test
