@@ -17,7 +17,9 @@ public final class DedupeSql {
   /**
    * Order-independent checksum of whole rows: the exact (numeric) sum of PostgreSQL's 64-bit hash of
    * each row, {@code hash_record_extended(row, 0)} (PostgreSQL 14+; every column type needs an
-   * extended hash function, as all the usual ones have). ~5x cheaper than md5 of the row text.
+   * extended hash function, as all the usual ones have). ~5x cheaper than md5 of the row text. Unlike
+   * {@code TableChecksum.rowHashSum} (a hash of each row's text) it needs no text cast, and it is the form
+   * existing backups' comments record, which {@code --rollback} compares against.
    */
   public static String checksumExpr(String alias) {
     return "coalesce(sum(hash_record_extended(" + alias + ", 0)), 0)";
