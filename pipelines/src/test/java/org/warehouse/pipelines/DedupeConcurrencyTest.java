@@ -68,7 +68,7 @@ public class DedupeConcurrencyTest {
     } finally {
       etl.stop();
     }
-    List<long[]> inserted = etl.inserted;
+    List<EtlRow> inserted = etl.inserted;
     java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
     assertThat("the ETL inserted between snapshot and final step",
         ((Number) details.get(schema + ".t.insertedDuringRun")).longValue(), greaterThan(0L));
@@ -80,16 +80,16 @@ public class DedupeConcurrencyTest {
    * backup holds every row up to the snapshot and, after it, only removed rows, and the table is exactly
    * the survivor rule applied to everything that ever existed (table ∪ backup).
    */
-  static void assertNothingLost(String schema, List<long[]> inserted) throws Exception {
+  static void assertNothingLost(String schema, List<EtlRow> inserted) throws Exception {
     String t = schema + ".t";
     String backup = schema + ".t_dedupe_backup";
     try (Connection c = DB.connect()) {
-      for (long[] r : inserted) {
-        long found = Db.queryLong(c, "SELECT (SELECT count(*) FROM " + t + " WHERE id = " + r[0] + ") + (SELECT count(*) "
-            + "FROM " + backup + " WHERE id = " + r[0] + ")");
-        assertThat("ETL row id " + r[0], found, greaterThan(0L));
-        assertThat("key " + r[1] + "," + r[2], Db.queryLong(c, "SELECT count(*) FROM " + t + " WHERE a = " + r[1]
-            + " AND b = " + r[2]), equalTo(1L));
+      for (EtlRow r : inserted) {
+        long found = Db.queryLong(c, "SELECT (SELECT count(*) FROM " + t + " WHERE id = " + r.id() + ") + (SELECT count(*) "
+            + "FROM " + backup + " WHERE id = " + r.id() + ")");
+        assertThat("ETL row id " + r.id(), found, greaterThan(0L));
+        assertThat("key " + r.a() + "," + r.b(), Db.queryLong(c, "SELECT count(*) FROM " + t + " WHERE a = " + r.a()
+            + " AND b = " + r.b()), equalTo(1L));
       }
       long snapshot = Db.queryLong(c, "SELECT (obj_description('" + backup + "'::regclass, 'pg_class')::json"
           + "->>'snapshotMaxId')::bigint");
@@ -104,12 +104,15 @@ public class DedupeConcurrencyTest {
     assertThat(inserted.size(), greaterThan(10));
   }
 
+  /** A row the fake ETL inserted: its id and natural key (a, b). */
+  record EtlRow(long id, long a, long b) {}
+
   /**
    * The broken ETL on another connection: ON CONFLICT DO NOTHING without a target, every 3 ms a newer
-   * sync of an old key or a new key; remembers {id, a, b} of every row it inserted.
+   * sync of an old key or a new key; remembers every row it inserted.
    */
   static final class FakeEtl {
-    final List<long[]> inserted = new ArrayList<>();
+    final List<EtlRow> inserted = new ArrayList<>();
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private Thread thread;
@@ -156,7 +159,7 @@ public class DedupeConcurrencyTest {
           try (ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
               synchronized (inserted) {
-                inserted.add(new long[] {rs.getLong(1), a, i % 3});
+                inserted.add(new EtlRow(rs.getLong(1), a, i % 3));
               }
             }
           }
