@@ -112,6 +112,10 @@ public final class TableDefinition {
       throw new WarehouseException("table " + t + " does not exist (or is not a table) in database "
           + c.getCatalog() + ": check --schema and the table name");
     }
+    return new TableDefinition(t, readColumns(c, oid), readConstraints(c, oid), readIndexes(c, oid, t), comment);
+  }
+
+  private static List<Column> readColumns(Connection c, long oid) throws SQLException {
     List<Column> cols = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
@@ -138,6 +142,10 @@ public final class TableDefinition {
         }
       }
     }
+    return cols;
+  }
+
+  private static List<String[]> readConstraints(Connection c, long oid) throws SQLException {
     List<String[]> cons = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
@@ -149,6 +157,10 @@ public final class TableDefinition {
         }
       }
     }
+    return cons;
+  }
+
+  private static List<String[]> readIndexes(Connection c, long oid, TableRef t) throws SQLException {
     List<String[]> idx = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT i.relname, x.indisunique, pg_get_indexdef(x.indexrelid), "
@@ -170,7 +182,7 @@ public final class TableDefinition {
         }
       }
     }
-    return new TableDefinition(t, cols, cons, idx, comment);
+    return idx;
   }
 
   /**
