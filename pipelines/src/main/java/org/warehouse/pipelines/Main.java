@@ -23,6 +23,7 @@ import org.warehouse.pipelines.common.ReportOptions;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.UsageException;
 import org.warehouse.pipelines.common.WarehouseOptions;
+import org.warehouse.pipelines.ingest.IngestPipeline;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**

@@ -77,13 +77,13 @@ final class SinascFileReader {
    * compared with {@code expectedSha} (null: not checked). A file-level error (empty, header lacks a
    * column, changed while read) is returned in {@link Outcome#error}.
    */
-  static Outcome readFile(FileIO.ReadableFile file, String name, long fileId, String encoding, String expectedSha,
-      boolean withBronze, Sink sink) throws IOException {
-    return read(Channels.newInputStream(file.open()), name, fileId, encoding, expectedSha, withBronze, sink);
+  static Outcome readFile(FileIO.ReadableFile file, String name, long fileId, LoadSinascFiles.Rules rules,
+      String expectedSha, boolean withBronze, Sink sink) throws IOException {
+    return read(Channels.newInputStream(file.open()), name, fileId, rules, expectedSha, withBronze, sink);
   }
 
   /** {@link #readFile} on an open stream of the file's stored bytes (closed here). */
-  static Outcome read(InputStream stored, String name, long fileId, String encoding, String expectedSha,
+  static Outcome read(InputStream stored, String name, long fileId, LoadSinascFiles.Rules rules, String expectedSha,
       boolean withBronze, Sink sink) throws IOException {
     MessageDigest md;
     try {
@@ -95,7 +95,7 @@ final class SinascFileReader {
     boolean gzip = name.toLowerCase(Locale.ROOT).endsWith(".gz");
     try (DigestInputStream raw = new DigestInputStream(stored, md)) {
       try {
-        readLines(raw, gzip, name, fileId, encoding, withBronze, sink, o);
+        readLines(raw, gzip, name, fileId, rules, withBronze, sink, o);
       } catch (Unreadable e) {
         // a truncated or corrupt file: refused like a file over --maxRejectRatio (nothing of it is loaded)
         o.error = "cannot be read after line " + (o.lines + 1) + ": " + e.getMessage() + " (a truncated or corrupt "
@@ -115,7 +115,7 @@ final class SinascFileReader {
   }
 
   /** Decompresses, decodes and parses the file's lines into {@code sink}; a read error is {@link Unreadable}. */
-  private static void readLines(InputStream raw, boolean gzip, String name, long fileId, String encoding,
+  private static void readLines(InputStream raw, boolean gzip, String name, long fileId, LoadSinascFiles.Rules rules,
       boolean withBronze, Sink sink, Outcome o) throws IOException {
     InputStream in = new BufferedInputStream(raw, 1 << 16);
     if (gzip) {
@@ -126,7 +126,7 @@ final class SinascFileReader {
       }
     }
     PushbackInputStream pb = new PushbackInputStream(new Guarded(in), 3);
-    Charset cs = Charset.forName(encoding);
+    Charset cs = Charset.forName(rules.encoding());
     byte[] bom = new byte[3];
     int n = pb.readNBytes(bom, 0, 3);
     if (n == 3 && (bom[0] & 0xFF) == 0xEF && (bom[1] & 0xFF) == 0xBB && (bom[2] & 0xFF) == 0xBF) {
@@ -134,7 +134,7 @@ final class SinascFileReader {
     } else if (n > 0) {
       pb.unread(bom, 0, n);
     }
-    LineReader reader = new LineReader(pb, cs);
+    LineReader reader = new LineReader(pb, cs, rules.maxLineBytes());
     SinascLineParser parser = null;
     if (!reader.next()) {
       o.error = "empty file: no header line";
@@ -146,7 +146,7 @@ final class SinascFileReader {
       }
     }
     if (parser != null) {
-      parseLines(name, fileId, reader, parser, withBronze, sink, o);
+      parseLines(name, fileId, reader, parser, withBronze, sink, o, rules.maxLineBytes());
     }
   }
 
@@ -185,7 +185,7 @@ final class SinascFileReader {
   }
 
   private static void parseLines(String name, long fileId, LineReader reader, SinascLineParser parser,
-      boolean withBronze, Sink sink, Outcome o) throws IOException {
+      boolean withBronze, Sink sink, Outcome o, int maxLineBytes) throws IOException {
     SinascLineParser.Result r = new SinascLineParser.Result();
     CopyBuffer silver = new CopyBuffer(CHUNK_BYTES + 4096);
     CopyBuffer bronze = withBronze ? new CopyBuffer(CHUNK_BYTES + 4096) : null;
@@ -196,6 +196,11 @@ final class SinascFileReader {
       o.lines++;
       if (lineNo >= ID_BASE) {
         throw new IllegalArgumentException(name + " has more than " + (ID_BASE - 1) + " lines: split it");
+      }
+      if (reader.longLineBytes > 0) {
+        sink.reject(new IngestReject(name, lineNo, reader.line(), longLineReason(reader.longLineBytes, maxLineBytes)));
+        o.rejected++;
+        continue;
       }
       parser.parse(reader.chars, reader.length, r);
       if (withBronze && r.split()) {
@@ -228,6 +233,12 @@ final class SinascFileReader {
     if (silver.rows > 0) {
       sink.silver(silver);
     }
+  }
+
+  /** The reason of a line over {@code --maxLineBytes}: its length, the cap, and what was kept of it. */
+  static String longLineReason(long bytes, int maxLineBytes) {
+    return "row: " + bytes + " bytes, longer than --maxLineBytes=" + maxLineBytes + " (raw_line keeps its first "
+        + LineReader.KEPT_BYTES + " bytes)";
   }
 
   /**

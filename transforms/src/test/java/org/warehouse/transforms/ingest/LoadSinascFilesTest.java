@@ -16,7 +16,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Set;
 import java.util.zip.GZIPOutputStream;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.Compression;
@@ -95,9 +94,13 @@ public class LoadSinascFilesTest {
 
   private PipelineResult.State load(String s, String glob, double maxRejectRatio, Map<String, Long> ids,
       Map<String, String> shas) {
+    Map<String, Long> bytes = Map.of("a.csv", 1L, "b.csv.gz", 2L, "bad.csv", 3L);
+    Map<String, LoadSinascFiles.PlannedLoad> files = new java.util.HashMap<>();
+    ids.forEach((name, id) -> files.put(name, new LoadSinascFiles.PlannedLoad(id, shas.get(name),
+        bytes.getOrDefault(name, 0L), false)));
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), s + ".fact_births", TableRef.of(s, "bronze"),
-        s + ".rejects", s + ".ledger", s + ".summaries", "ISO-8859-1", maxRejectRatio, ids, shas,
-        Map.of("a.csv", 1L, "b.csv.gz", 2L, "bad.csv", 3L), Set.of());
+        s + ".rejects", s + ".ledger", s + ".summaries", new LoadSinascFiles.Rules("ISO-8859-1", maxRejectRatio,
+        1 << 20), files);
     p.apply("Match", FileIO.match().filepattern(glob))
         .apply("Read", FileIO.readMatches().withCompression(Compression.UNCOMPRESSED))
         .apply("Load", LoadSinascFiles.into(target));

@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.ingest;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -23,7 +23,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileIO;
@@ -34,6 +33,8 @@ import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.warehouse.pipelines.GenerateCsvPipeline;
+import org.warehouse.pipelines.Main;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.ingest.SinascCsvWriter;
@@ -345,8 +346,7 @@ public class IngestPipelineTest {
       // after each file's bronze is attached (its session's work is done), end that kept session as a
       // server restart or an idle timeout would (a trigger on the ledger row, inside the file's
       // transaction); the next file must get a new one
-      IngestPipeline.ensureTables(c, TableRef.of(s, "fact_births"), TableRef.of(s, IngestPipeline.BRONZE),
-          TableRef.of(s, IngestPipeline.REJECTS), TableRef.of(s, IngestPipeline.LEDGER), s);
+      IngestTables.of(s, "fact_births").ensure(c);
       Db.execute(c, "CREATE TABLE " + s + ".kills (n int)");
       Db.execute(c, "CREATE FUNCTION " + s + ".end_bronze_session() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
           + "INSERT INTO " + s + ".kills SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -400,8 +400,9 @@ public class IngestPipelineTest {
   private static PipelineResult.State replayWorker(String s, Path dir, long fileId, Map<String, String> shas) {
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
         TableRef.of(s, "bronze_sinasc_raw"), TableRef.of(s, "ingest_rejects").quoted(),
-        TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
-        Map.of("sinasc_000.csv", fileId), shas, Map.of("sinasc_000.csv", 1L), Set.of());
+        TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(),
+        new LoadSinascFiles.Rules("ISO-8859-1", 0.01, 1 << 20),
+        Map.of("sinasc_000.csv", new LoadSinascFiles.PlannedLoad(fileId, shas.get("sinasc_000.csv"), 1L, false)));
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
     p.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
         .apply("Read", FileIO.readMatches())
@@ -409,47 +410,32 @@ public class IngestPipelineTest {
     return p.run().waitUntilFinish();
   }
 
+  /** A bronze table of an earlier, plain layout is refused with one line saying what to do; nothing changes. */
   @Test
-  public void bronzeTablesOfTheEarlierPlainLayoutsMoveIntoOnePartitionPerFileAndKeepTheirRows() throws Exception {
-    String s = "s_migrate";
-    Path dir = tmp.newFolder("migrate").toPath();
-    Path more = tmp.newFolder("migrate2").toPath();
+  public void aBronzeTableOfAnEarlierPlainLayoutIsRefusedNamingItAndNothingChanges() throws Exception {
+    String s = "s_plain";
+    Path dir = tmp.newFolder("plain-bronze").toPath();
+    Path more = tmp.newFolder("plain-bronze2").toPath();
     generate(dir, 900, 1, 0.01, 71);
     List<SinascCsvWriter.FileResult> second = generate(more, 700, 1, 0.01, 72);
-    List<SinascCsvWriter.FileResult> third = generate(tmp.newFolder("migrate3").toPath(), 500, 1, 0.01, 73);
     try (Connection c = DB.connect()) {
       createSchema(c, s);
       IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
-      long rows = Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw");
-      // the first plain layout: file_name text instead of file_id, primary key (file_name, line_number)
-      makeBronzePlain(c, s, "f.file_name, b.line_number", "JOIN " + s + ".ingest_files f USING (file_id)");
-      Db.execute(c, "ALTER TABLE " + s + ".bronze_sinasc_raw ADD PRIMARY KEY (file_name, line_number)");
+      String fields = String.join(", ", LoadSinascFiles.BRONZE_COLUMNS.subList(2, LoadSinascFiles.BRONZE_COLUMNS.size()));
+      Db.execute(c, "DROP VIEW " + s + ".bronze_sinasc");
+      Db.execute(c, "CREATE TABLE " + s + ".plain AS SELECT b.file_id, b.line_number, " + fields + " FROM " + s
+          + ".bronze_sinasc_raw b");
+      Db.execute(c, "DROP TABLE " + s + ".bronze_sinasc_raw");
+      Db.execute(c, "ALTER TABLE " + s + ".plain RENAME TO bronze_sinasc_raw");
       Files.move(second.get(0).path, dir.resolve("later_000.csv"));
-      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
-      assertThat(Db.columns(c, TableRef.of(s, "bronze_sinasc_raw")).containsKey("file_name"), is(false));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc WHERE file_name = 'sinasc_000.csv'"),
-          is(rows));
-      // the second plain layout: keyed by file_id, no key
-      makeBronzePlain(c, s, "b.file_id, b.line_number", "");
-      Files.move(third.get(0).path, dir.resolve("last_000.csv"));
-      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
-      assertThat(IngestPipeline.isPartitioned(c, TableRef.of(s, "bronze_sinasc_raw")), is(true));
-      assertThat("one partition per file", Db.queryLong(c, "SELECT count(*) FROM pg_inherits WHERE inhparent = '"
-          + s + ".bronze_sinasc_raw'::regclass"), is(3L));
-      IngestOracle.assertMatchesLatin1(c, s, dir.resolve("sinasc_000.csv"), dir.resolve("later_000.csv"),
-          dir.resolve("last_000.csv"));
-      IngestOracle.assertBronzeMatches(c, s);
+      String before = state(c, s);
+      WarehouseException e = assertThrows(WarehouseException.class,
+          () -> IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05")));
+      assertThat(e.getMessage(), containsString(s + ".bronze_sinasc_raw is a plain table of an earlier layout"));
+      assertThat(e.getMessage(), containsString("docs/ingest.md"));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(IngestTables.isPartitioned(c, TableRef.of(s, "bronze_sinasc_raw")), is(false));
     }
-  }
-
-  /** Turns the partitioned bronze into one plain table with the given leading columns, as earlier versions had it. */
-  private static void makeBronzePlain(Connection c, String s, String keyColumns, String join) throws Exception {
-    String fields = String.join(", ", LoadSinascFiles.BRONZE_COLUMNS.subList(2, LoadSinascFiles.BRONZE_COLUMNS.size()));
-    Db.execute(c, "DROP VIEW " + s + ".bronze_sinasc");
-    Db.execute(c, "CREATE TABLE " + s + ".plain AS SELECT " + keyColumns + ", " + fields + " FROM " + s
-        + ".bronze_sinasc_raw b " + join);
-    Db.execute(c, "DROP TABLE " + s + ".bronze_sinasc_raw");
-    Db.execute(c, "ALTER TABLE " + s + ".plain RENAME TO bronze_sinasc_raw");
   }
 
   @Test
@@ -479,10 +465,10 @@ public class IngestPipelineTest {
   public void anInputThatMatchesNoFileIsNamedAndADirectoryGetsAGlobToUse() throws Exception {
     Path dir = tmp.newFolder("exports").toPath();
     WarehouseException e = assertThrows(WarehouseException.class,
-        () -> IngestPipeline.match(options(DB, "unused", dir.toString())));
+        () -> IngestInputs.match(options(DB, "unused", dir.toString()), dir.toString()));
     assertThat(e.getMessage(), is("no file matches --input=" + dir + ": it is a directory; give a glob of its files, "
         + "e.g. --input='" + dir + "/*.csv*'"));
-    e = assertThrows(WarehouseException.class, () -> IngestPipeline.match(options(DB, "unused", dir + "/*.csv")));
+    e = assertThrows(WarehouseException.class, () -> IngestInputs.match(options(DB, "unused", dir + "/*.csv"), dir + "/*.csv"));
     assertThat(e.getMessage(), is("no file matches --input=" + dir + "/*.csv: check the path or glob"));
   }
 
