@@ -4,31 +4,52 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.PublishGuard;
+import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
  * A PostgreSQL session-level advisory lock per (pipeline, target database): two runs of the same
  * pipeline against the same target never interleave. The loser fails at once with {@link
  * LockHeldException} (exit 3) naming the holder. The lock dies with the holder's connection, so a
  * killed run never leaves it behind.
+ *
+ * <p>That connection can also die while the run goes on (server restart, {@code
+ * pg_terminate_backend}, a proxy): then a second run may get in. So the lock is also a {@link
+ * PublishGuard}: every publish transaction calls {@link #check} on its own connection just before
+ * COMMIT, which proves that this run's lock session still holds the lock; if it does not, the
+ * transaction rolls back and the run fails with "lost the run lock": nothing published.
  */
-public final class PipelineLock implements AutoCloseable {
-  private final Connection connection;
+public final class PipelineLock implements AutoCloseable, PublishGuard {
+  private static final String HELD_BY_PID = "SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
+      + "AND l.granted AND l.pid = ? AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+      + "AND l.objid::text::bigint = (hashtext(?)::bigint & 4294967295))";
 
-  private PipelineLock(Connection connection) {
+  private final Connection connection;
+  private final String key;
+  private final int backendPid;
+  private final String database;
+
+  private PipelineLock(Connection connection, String key, int backendPid, String database) {
     this.connection = connection;
+    this.key = key;
+    this.backendPid = backendPid;
+    this.database = database;
   }
 
   public static PipelineLock acquire(JdbcConfig target, String pipeline) throws SQLException {
     Connection c = target.connect("warehouse-lock-" + pipeline);
     try {
+      // an idle lock session must not be ended by the server's idle timeouts
+      Db.execute(c, "SET idle_session_timeout = 0; SET idle_in_transaction_session_timeout = 0");
       String key = "warehouse-pipelines:" + pipeline;
-      try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(hashtext(?))")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(hashtext(?)), pg_backend_pid()")) {
         ps.setString(1, key);
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           if (rs.getBoolean(1)) {
-            return new PipelineLock(c);
+            return new PipelineLock(c, key, rs.getInt(2), c.getCatalog());
           }
         }
       }
@@ -62,8 +83,48 @@ public final class PipelineLock implements AutoCloseable {
     return "holder unknown";
   }
 
+  /**
+   * Proves, on {@code c} (a connection to the same database, typically inside the publish transaction),
+   * that this run's lock session still holds the lock; throws "lost the run lock" otherwise.
+   */
+  @Override
+  public void check(Connection c) throws SQLException {
+    boolean held;
+    try (PreparedStatement ps = c.prepareStatement(HELD_BY_PID)) {
+      ps.setInt(1, backendPid);
+      ps.setString(2, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        held = rs.next() && rs.getBoolean(1);
+      }
+    }
+    if (!held) {
+      throw new WarehouseException("lost the run lock (connection to " + database
+          + " ended: server restart or terminated backend?): nothing published; re-run");
+    }
+  }
+
+  /** The server process id of the lock's session (tests terminate it). */
+  public int backendPid() {
+    return backendPid;
+  }
+
+  /**
+   * Unlocks explicitly, then closes: {@code Connection.close()} returns before the server backend has
+   * exited, so a lock left to die with the connection could still block the next run for a moment.
+   */
   @Override
   public void close() throws SQLException {
-    connection.close();
+    try {
+      if (!connection.isClosed()) {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_advisory_unlock(hashtext(?))")) {
+          ps.setString(1, key);
+          ps.execute();
+        }
+      }
+    } catch (SQLException e) {
+      // the session is gone, and its lock with it
+    } finally {
+      connection.close();
+    }
   }
 }

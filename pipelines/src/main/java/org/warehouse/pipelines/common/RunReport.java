@@ -15,6 +15,7 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.warehouse.transforms.jdbc.JdbcUrls;
 
 /**
  * The JSON run report every pipeline writes with {@code --reportFile}: one shape for all of them.
@@ -26,8 +27,13 @@ public final class RunReport {
   private final List<Map<String, Object>> tables = new ArrayList<>();
   private final Map<String, Long> counters = new LinkedHashMap<>();
   private final Map<String, Object> details = new LinkedHashMap<>();
+  private final List<Cleanup> onCancel = new ArrayList<>();
+  private final List<PipelineResult> started = new ArrayList<>();
   private String target;
   private String runner;
+
+  /** A clean-up the launcher runs when the run is cancelled (SIGTERM, SIGINT). */
+  public record Cleanup(String what, Runnable action) {}
 
   public RunReport(String pipeline) {
     this.pipeline = pipeline;
@@ -37,9 +43,36 @@ public final class RunReport {
     return pipeline;
   }
 
+  /** The run's target, with any password in it redacted. */
   public RunReport target(String jdbcUrl) {
-    this.target = jdbcUrl;
+    this.target = JdbcUrls.redact(jdbcUrl);
     return this;
+  }
+
+  /**
+   * Registers a clean-up for a cancelled run (e.g. dropping this run's staging tables); the launcher's
+   * signal handler runs them, newest first, after cancelling the Beam pipelines started by the run.
+   */
+  public synchronized RunReport onCancel(String what, Runnable cleanup) {
+    onCancel.add(new Cleanup(what, cleanup));
+    return this;
+  }
+
+  /** A Beam run started by this run: cancelled if the run is (see {@link BeamRun#run}). */
+  public synchronized RunReport pipelineStarted(PipelineResult result) {
+    started.add(result);
+    return this;
+  }
+
+  /** What a cancellation must undo: the running pipelines, then the clean-ups (newest first). */
+  public synchronized List<PipelineResult> startedPipelines() {
+    return List.copyOf(started);
+  }
+
+  public synchronized List<Cleanup> cleanups() {
+    List<Cleanup> l = new ArrayList<>(onCancel);
+    java.util.Collections.reverse(l);
+    return l;
   }
 
   public RunReport runner(String runnerName) {
@@ -107,7 +140,7 @@ public final class RunReport {
     m.put("tables", tables);
     m.put("counters", counters);
     m.put("details", details);
-    m.put("error", error);
+    m.put("error", JdbcUrls.redact(error));
     return m;
   }
 

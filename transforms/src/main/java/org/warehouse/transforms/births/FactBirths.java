@@ -35,6 +35,8 @@ public final class FactBirths {
     t.put("mother_age", "smallint");
     t.put("delivery_type", "smallint");
     t.put("prenatal_visits", "smallint");
+    t.put("gestation_category", "smallint"); // DATASUS GESTACAO 1..6 (layouts before 2011); NULL unknown
+    t.put("prenatal_category", "smallint"); // DATASUS CONSULTAS 1..4 (layouts before 2011); NULL unknown
     return Collections.unmodifiableMap(t);
   }
 

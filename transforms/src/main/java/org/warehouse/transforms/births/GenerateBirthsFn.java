@@ -55,7 +55,7 @@ public class GenerateBirthsFn extends DoFn<Integer, Long> {
     field(sb, r.gestationalWeeks).append('\t');
     field(sb, r.motherAge).append('\t');
     field(sb, r.deliveryType).append('\t');
-    field(sb, r.prenatalVisits).append('\n');
+    field(sb, r.prenatalVisits).append("\t\\N\t\\N\n");
   }
 
   private static StringBuilder field(StringBuilder sb, int v) {

@@ -263,5 +263,8 @@ final class SinascFileReader {
         b.binarySmallint(t[i]);
       }
     }
+    for (int i = t.length + 1; i < FACT_FIELDS; i++) {
+      b.binaryNull(); // columns the CSV layouts do not carry (gestation_category, prenatal_category)
+    }
   }
 }

@@ -62,7 +62,7 @@ public final class Db {
       try {
         execute(c, "LOCK TABLE " + quotedTable + " IN ACCESS SHARE MODE NOWAIT");
       } catch (SQLException e) {
-        if ("55P03".equals(e.getSQLState())) {
+        if (LockTimeouts.isLockTimeout(e)) {
           throw new WarehouseException("another session is waiting for an exclusive lock on " + quotedTable
               + " (a table swap or an ALTER?): this run gives way and stops; nothing was changed, re-run once it is done", e);
         }
@@ -70,6 +70,16 @@ public final class Db {
       }
       return work.run();
     });
+  }
+
+  /** The first SQLState in {@code e}'s cause chain, or null. */
+  public static String sqlState(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SQLException && ((SQLException) t).getSQLState() != null) {
+        return ((SQLException) t).getSQLState();
+      }
+    }
+    return null;
   }
 
   public static void execute(Connection c, String sql) throws SQLException {

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.Locale;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -46,11 +45,12 @@ public final class JdbcConfig implements Serializable {
       throw new IllegalArgumentException("--jdbcUrl is required, e.g. jdbc:postgresql://localhost:5432/warehouse");
     }
     if (!url.startsWith("jdbc:postgresql:")) {
-      throw new IllegalArgumentException("--jdbcUrl must start with jdbc:postgresql: (got '" + redact(url) + "')");
+      throw new IllegalArgumentException("--jdbcUrl must start with jdbc:postgresql: (got '" + JdbcUrls.redact(url) + "')");
     }
-    if (url.toLowerCase(Locale.ROOT).contains("password=")) {
-      throw new IllegalArgumentException(
-          "--jdbcUrl must not contain a password: put it in PGPASSWORD or a file named by --passwordFile");
+    String secret = JdbcUrls.secretIn(url);
+    if (secret != null) {
+      throw new IllegalArgumentException("--jdbcUrl must not contain a password (it has " + secret
+          + "): put it in PGPASSWORD or a file named by --passwordFile");
     }
     String u = user != null && !user.isBlank() ? user : System.getenv("PGUSER");
     if (u == null || u.isBlank()) {
@@ -122,7 +122,7 @@ public final class JdbcConfig implements Serializable {
       return dataSource(applicationName).getConnection();
     } catch (SQLException e) {
       throw new SQLException(
-          "cannot connect to " + url + " as user '" + user + "': " + firstLine(e.getMessage())
+          "cannot connect to " + JdbcUrls.redact(url) + " as user '" + user + "': " + firstLine(e.getMessage())
               + " (is the server running and reachable? check --jdbcUrl, PGUSER and the password)",
           e.getSQLState(),
           e);
@@ -131,7 +131,7 @@ public final class JdbcConfig implements Serializable {
 
   public Properties describe() {
     Properties p = new Properties();
-    p.setProperty("url", url);
+    p.setProperty("url", JdbcUrls.redact(url));
     p.setProperty("user", user);
     return p;
   }
@@ -144,12 +144,8 @@ public final class JdbcConfig implements Serializable {
     return nl < 0 ? s : s.substring(0, nl);
   }
 
-  private static String redact(String url) {
-    return url.replaceAll("(?i)(password=)[^&]*", "$1***");
-  }
-
   @Override
   public String toString() {
-    return "JdbcConfig{" + url + ", user=" + user + "}";
+    return "JdbcConfig{" + JdbcUrls.redact(url) + ", user=" + user + "}";
   }
 }

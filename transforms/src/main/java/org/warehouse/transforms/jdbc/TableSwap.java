@@ -65,22 +65,29 @@ public final class TableSwap {
   /** Publishes every swap in one transaction; returns how each table was published. */
   public static List<String> publish(Connection c, List<Swap> swaps, int lockTimeoutSeconds)
       throws SQLException {
+    return publish(c, swaps, lockTimeoutSeconds, PublishGuard.NONE);
+  }
+
+  /**
+   * Publishes every swap in one transaction, {@code guard} checked last, just before COMMIT (the run
+   * lock still held?); returns how each table was published.
+   */
+  public static List<String> publish(Connection c, List<Swap> swaps, int lockTimeoutSeconds, PublishGuard guard)
+      throws SQLException {
     try {
       return Db.inTransaction(c, () -> {
-        Db.execute(c, "SET LOCAL lock_timeout = '" + lockTimeoutSeconds + "s'");
+        LockTimeouts.setLocal(c, lockTimeoutSeconds);
         List<String> how = new ArrayList<>();
         for (Swap s : swaps) {
           how.add(s.target + ": " + publishOne(c, s));
         }
+        guard.check(c);
         return how;
       });
     } catch (SQLException | RuntimeException e) {
-      if ("55P03".equals(sqlState(e))) {
-        throw new WarehouseException(
-            "could not lock the target tables within "
-                + lockTimeoutSeconds
-                + " s (a long query or transaction holds one); nothing was published, retry later",
-            e);
+      if (LockTimeouts.isLockTimeout(e)) {
+        throw LockTimeouts.explain(e, "the target tables", lockTimeoutSeconds,
+            "a long query or transaction holds one");
       }
       throw e;
     }
@@ -165,14 +172,5 @@ public final class TableSwap {
             + " RENAME TO " + Sql.quoteIdent(renamed));
       }
     }
-  }
-
-  private static String sqlState(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SQLException && ((SQLException) t).getSQLState() != null) {
-        return ((SQLException) t).getSQLState();
-      }
-    }
-    return null;
   }
 }

@@ -41,9 +41,17 @@ public final class TableChecksum {
     return sum;
   }
 
+  /**
+   * The row-set checksum expression over the rows aliased {@code alias}: the sum of a 64-bit hash of
+   * each row's text form, as text (numeric: no overflow). The one checksum every pipeline compares.
+   */
+  public static String rowHashSum(String alias) {
+    return "coalesce(sum(hashtextextended(" + alias + "::text, 0)), 0)::text";
+  }
+
   /** The checksum query for one table. */
   public static String sql(TableRef t) {
-    return "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM " + t.quoted() + " AS t";
+    return "SELECT count(*), " + rowHashSum("t") + " FROM " + t.quoted() + " AS t";
   }
 
   /**
