@@ -20,13 +20,14 @@ import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.UsageException;
+import org.warehouse.pipelines.common.Validate;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.pipelines.ingest.IngestVerify.FileOutcome;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.TableRef;
-import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
  * ingest: SINASC exports (CSV, DATASUS .dbc/.dbf) → bronze_sinasc_raw (raw fields, one partition per
@@ -106,7 +107,7 @@ public final class IngestPipeline {
         summary.nothingToLoad();
         return null;
       }
-      IngestRun run = IngestRun.start(c, db, tables, report, progress);
+      IngestRun run = IngestRun.start(c, db, tables, report, progress, lock.forWorkers());
       try {
         long t0 = System.nanoTime();
         PipelineResult result = run.load(o, plan, summary);
@@ -129,9 +130,7 @@ public final class IngestPipeline {
     if (!(o.getMaxRejectRatio() >= 0 && o.getMaxRejectRatio() <= 1)) {
       throw new UsageException("--maxRejectRatio must be between 0 and 1 (got " + o.getMaxRejectRatio() + ")");
     }
-    if (o.getMaxLineBytes() < 1024) {
-      throw new UsageException("--maxLineBytes must be at least 1024 (got " + o.getMaxLineBytes() + ")");
-    }
+    Validate.atLeast("maxLineBytes", o.getMaxLineBytes(), 1024);
     try {
       Charset.forName(o.getEncoding());
     } catch (RuntimeException e) {
@@ -154,11 +153,11 @@ public final class IngestPipeline {
 
   /** What each worker needs: the tables, the rules and the planned files. */
   static LoadSinascFiles.Target target(IngestOptions o, JdbcConfig db, IngestTables tables, TableRef runTable,
-      IngestPlan plan) {
+      IngestPlan plan, PublishGuard guard) {
     return new LoadSinascFiles.Target(db, tables.fact().quoted(), o.getBronze() ? tables.bronze() : null,
         tables.rejects().quoted(), tables.ledger().quoted(), runTable.quoted(),
         new LoadSinascFiles.Rules(Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), o.getMaxLineBytes()),
-        plan.loads());
+        plan.loads(), guard);
   }
 
   /**

@@ -5,37 +5,56 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.warehouse.pipelines.common.BeamRun;
+import org.warehouse.pipelines.common.Launch;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.common.Staging;
 import org.warehouse.pipelines.ingest.IngestPipeline.IngestOptions;
 import org.warehouse.pipelines.ingest.IngestVerify.FileOutcome;
-import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.ConnectionLoss;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
- * One run's loading: its run table (named per run), the Beam pipeline that loads and publishes each
- * planned file, and what a failure says — which files committed before it (they stay loaded).
+ * One run's loading: its run table (named per run, {@code ingest_files__run_<runId>}), the Beam pipeline
+ * that loads and publishes each planned file, and what a failure says — which files committed before
+ * it (they stay loaded).
  */
 final class IngestRun {
+  static final String PIPELINE = "ingest";
+  /** Staging kind of the run table. */
+  static final String RUN_TABLE = "run";
+  private static final String UNCHANGED = "files committed before the failure stay loaded (see ingest_files), "
+      + "the others were rolled back: re-run";
+
   private final JdbcConfig db;
   private final IngestTables tables;
   private final TableRef table;
+  private final RunReport report;
+  private final PublishGuard guard;
 
-  private IngestRun(JdbcConfig db, IngestTables tables, TableRef table) {
+  private IngestRun(JdbcConfig db, IngestTables tables, TableRef table, RunReport report, PublishGuard guard) {
     this.db = db;
     this.tables = tables;
     this.table = table;
+    this.report = report;
+    this.guard = guard;
   }
 
-  /** Drops a dead run's run tables (saying so) and creates this run's. */
-  static IngestRun start(Connection c, JdbcConfig db, IngestTables tables, RunReport report, Progress progress)
-      throws Exception {
-    TableRef table = TableRef.of(tables.ledger().schema(), "ingest_stage_files");
-    Db.dropIfExists(c, table);
+  /**
+   * Drops a dead run's run tables (one line each; the caller holds the run lock) and creates this
+   * run's; a signal drops it too. {@code guard}: serializable, checked before each file's COMMIT.
+   */
+  static IngestRun start(Connection c, JdbcConfig db, IngestTables tables, RunReport report, Progress progress,
+      PublishGuard guard) throws Exception {
+    Staging.dropLeftovers(c, Staging.leftovers(c, tables.ledger(), RUN_TABLE), progress, PIPELINE);
+    TableRef table = Staging.name(tables.ledger(), RUN_TABLE, Staging.runId());
+    report.onCancel("drop " + table, () -> Staging.dropQuietly(db, PIPELINE, List.of(table)));
     IngestVerify.createRunTable(c, table);
-    return new IngestRun(db, tables, table);
+    return new IngestRun(db, tables, table, report, guard);
   }
 
   TableRef table() {
@@ -49,17 +68,15 @@ final class IngestRun {
   PipelineResult load(IngestOptions o, IngestPlan plan, IngestSummary summary) throws Exception {
     Pipeline p = Pipeline.create(o);
     IngestPipeline.graph(p, plan.toRead().stream().map(f -> f.file().path()).collect(Collectors.toList()),
-        IngestPipeline.target(o, db, tables, table, plan));
+        IngestPipeline.target(o, db, tables, table, plan, guard));
     try {
-      PipelineResult result = p.run();
-      PipelineResult.State state = result.waitUntilFinish();
-      if (state != PipelineResult.State.DONE) {
-        throw new WarehouseException("the ingest pipeline ended in state " + state);
-      }
-      return result;
+      return BeamRun.run(p, report, UNCHANGED);
     } catch (RuntimeException e) {
       Throwable cause = e instanceof Pipeline.PipelineExecutionException && e.getCause() != null ? e.getCause() : e;
-      throw new WarehouseException(firstLine(cause) + "; " + summary.committedBeforeFailure(committed()), cause);
+      String why = ConnectionLoss.isConnectionLoss(cause)
+          ? ConnectionLoss.explain(cause, "a file was loading; its transaction rolled back").getMessage()
+          : Launch.cause(cause);
+      throw new WarehouseException(why + "; " + summary.committedBeforeFailure(committed()), cause);
     }
   }
 
@@ -68,23 +85,13 @@ final class IngestRun {
     try (Connection c = db.connect("warehouse-ingest-failure")) {
       return IngestVerify.outcomes(c, table).stream().filter(FileOutcome::committed).collect(Collectors.toList());
     } catch (Exception e) {
-      throw new WarehouseException("the run failed and which files it committed cannot be read (" + firstLine(e)
-          + "): see " + tables.ledger(), e);
+      throw new WarehouseException("the run failed, and which files it committed cannot be read ("
+          + Launch.cause(e) + "): see " + tables.ledger(), e);
     }
   }
 
-  private static String firstLine(Throwable e) {
-    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    int nl = m.indexOf('\n');
-    return nl < 0 ? m : m.substring(0, nl);
-  }
-
-  /** Drops the run table (best effort: the next run drops what is left). */
+  /** Drops the run table on a fresh connection (best effort: the next run drops what is left). */
   void drop() {
-    try (Connection c = db.connect("warehouse-ingest-cleanup")) {
-      Db.dropIfExists(c, table);
-    } catch (Exception e) {
-      System.out.println("ingest: could not drop " + table + ": " + firstLine(e) + "; the next run drops it");
-    }
+    Staging.dropQuietly(db, PIPELINE, List.of(table));
   }
 }

@@ -40,6 +40,7 @@ import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.ingest.SinascCsvWriter;
 import org.warehouse.transforms.ingest.SinascCsvWriter.Damage;
 import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
@@ -326,8 +327,8 @@ public class IngestPipelineTest {
       assertThat(String.valueOf(e.getMessage()), containsString("injected failure at COMMIT"));
       Db.execute(c, "DROP TRIGGER fail_commit ON " + s + ".ingest_files");
       assertThat(state(c, s), equalTo(before));
-      assertThat("staging tables dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
-          + "' AND tablename LIKE 'ingest_stage_%'"), is(0L));
+      assertThat("run table dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
+          + "' AND tablename LIKE 'ingest\\_files\\_\\_run\\_%'"), is(0L));
 
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
@@ -402,7 +403,8 @@ public class IngestPipelineTest {
         TableRef.of(s, "bronze_sinasc_raw"), TableRef.of(s, "ingest_rejects").quoted(),
         TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(),
         new LoadSinascFiles.Rules("ISO-8859-1", 0.01, 1 << 20),
-        Map.of("sinasc_000.csv", new LoadSinascFiles.PlannedLoad(fileId, shas.get("sinasc_000.csv"), 1L, false)));
+        Map.of("sinasc_000.csv", new LoadSinascFiles.PlannedLoad(fileId, shas.get("sinasc_000.csv"), 1L, false)),
+        (PublishGuard & java.io.Serializable) c -> { });
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
     p.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
         .apply("Read", FileIO.readMatches())
@@ -458,6 +460,162 @@ public class IngestPipelineTest {
       assertThat(Db.tableExists(c, TableRef.of(s, "bronze_sinasc_raw__load_99_0badcafe")), is(false));
       assertThat(Db.tableExists(c, TableRef.of(s, "bronze_sinasc_raw_f" + Db.queryLong(c, "SELECT file_id FROM " + s
           + ".ingest_files"))), is(true));
+    }
+  }
+
+  /**
+   * A 50 MB line (no line end for 50 MB) in the middle of a file of good lines: rejected with only its
+   * first KB in raw_line and a reason naming --maxLineBytes; every other line loads as the oracle says
+   * (the oracle reads the same file with that line cut to its first KB, which it finds bad too).
+   */
+  @Test
+  public void aFiftyMegabyteLineIsRejectedWithItsFirstKilobyteAndTheOtherLinesLoad() throws Exception {
+    String s = "s_longline";
+    Path gen = tmp.newFolder("longline-gen").toPath();
+    Path dir = tmp.newFolder("longline").toPath();
+    Path oracle = tmp.newFolder("longline-oracle").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(gen, 1000, 1, 0.0, 95);
+    List<String> lines = Files.readAllLines(files.get(0).path, StandardCharsets.ISO_8859_1);
+    long longLine = 501; // physical line number of the long line (the header is line 1)
+    try (java.io.OutputStream in = Files.newOutputStream(dir.resolve("big_000.csv"));
+        java.io.OutputStream or = Files.newOutputStream(oracle.resolve("big_000.csv"))) {
+      for (int i = 0; i < lines.size(); i++) {
+        if (i == longLine - 1) {
+          byte[] mb = "9".repeat(1 << 20).getBytes(StandardCharsets.ISO_8859_1);
+          for (int k = 0; k < 50; k++) {
+            in.write(mb);
+          }
+          in.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+          or.write(("9".repeat(1024) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        }
+        byte[] line = (lines.get(i) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        in.write(line);
+        or.write(line);
+      }
+    }
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, dir + "/*.csv"));
+      assertThat(Db.queryString(c, "SELECT reason FROM " + s + ".ingest_rejects"), is("row: " + (50L << 20)
+          + " bytes, longer than --maxLineBytes=1048576 (raw_line keeps its first 1024 bytes)"));
+      assertThat(Db.queryLong(c, "SELECT line_number FROM " + s + ".ingest_rejects"), is(longLine));
+      assertThat(Db.queryLong(c, "SELECT length(raw_line) FROM " + s + ".ingest_rejects"), is(1024L));
+      assertThat(Db.queryLong(c, "SELECT lines_read FROM " + s + ".ingest_files"), is(1001L));
+      IngestOracle.assertMatchesLatin1(c, s, oracle.resolve("big_000.csv"));
+      IngestOracle.assertBronzeMatches(c, s);
+    }
+  }
+
+  /** Runs the launcher, capturing stdout (progress) and stderr; returns {exit code, stdout, stderr}. */
+  private static String[] launch(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream saved = System.out;
+    int code;
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      code = Main.run(args, System.out, new PrintStream(err, true, StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(saved);
+    }
+    return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+  }
+
+  private static String[] ingestArgs(String s, String input, String... extra) {
+    List<String> args = new ArrayList<>(List.of("ingest", "--runner=DirectRunner", "--schema=" + s, "--input=" + input));
+    args.addAll(Arrays.asList(DB.connectionArgs()));
+    args.addAll(Arrays.asList(extra));
+    return args.toArray(new String[0]);
+  }
+
+  /**
+   * The file connection is killed (its backend terminated, as a restart would) while the second of three
+   * files commits: exit 1 with one line naming the lost connection and the file that committed before;
+   * stdout and the report list that file (tables and details) as a finished run would; the killed file
+   * left nothing; the next run loads the other two, and all three equal the oracle.
+   */
+  @Test
+  public void aKilledConnectionFailsInOneLineListingTheFilesAlreadyCommittedAndTheNextRunLoadsTheRest()
+      throws Exception {
+    String s = "s_killed";
+    Path dir = tmp.newFolder("killed").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 1500, 3, 0.005, 97);
+    Path report = tmp.getRoot().toPath().resolve("killed-report.json");
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestTables.of(s, "fact_births").ensure(c);
+      // the second file's own backend ends itself inside its transaction, before COMMIT
+      Db.execute(c, "CREATE FUNCTION " + s + ".kill_second() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+          + "IF (SELECT count(*) FROM " + s + ".ingest_files) >= 2 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+          + "END IF; RETURN NULL; END$$");
+      Db.execute(c, "CREATE TRIGGER kill_second AFTER INSERT ON " + s + ".ingest_files FOR EACH ROW "
+          + "EXECUTE FUNCTION " + s + ".kill_second()");
+      String[] r = launch(ingestArgs(s, dir + "/*.csv", "--targetParallelism=1", "--reportFile=" + report));
+      Db.execute(c, "DROP TRIGGER kill_second ON " + s + ".ingest_files");
+      String committed = Db.queryString(c, "SELECT file_name FROM " + s + ".ingest_files");
+      assertThat(r[2], r[0], is("1"));
+      String errorLine = r[2].lines().filter(l -> l.startsWith("ingest failed: ")).findFirst().orElseThrow();
+      assertThat(errorLine, containsString("the server closed the connection"));
+      assertThat(errorLine, containsString("1 file(s) committed before the failure stay loaded (" + committed + ")"));
+      assertThat(r[1], containsString("1 file(s) committed before the failure stay loaded:"));
+      assertThat(r[1], org.hamcrest.Matchers.matchesPattern("(?s).*" + java.util.regex.Pattern.quote(committed)
+          + " +[0-9,]+ lines +[0-9,]+ loaded .*"));
+      String json = Files.readString(report);
+      assertThat(json, containsString("\"status\" : \"FAILED\""));
+      assertThat(json, containsString("\"file:" + committed + "\""));
+      assertThat(json, org.hamcrest.Matchers.matchesPattern("(?s).*\"name\" : \"" + s + ".fact_births\",\\s*\"rows\" : "
+          + Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births") + ",.*"));
+      IngestOracle.assertMatchesLatin1(c, s, dir.resolve(committed)); // that file whole, nothing of the others
+      Db.execute(c, "TRUNCATE " + s + ".oracle_lines");
+
+      r = launch(ingestArgs(s, dir + "/*.csv"));
+      assertThat(r[2], r[0], is("0"));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(3L));
+      IngestOracle.assertMatchesLatin1(c, s, paths(files));
+      IngestOracle.assertBronzeMatches(c, s);
+    }
+  }
+
+  /**
+   * The run lock's session is terminated while a file is being published (inside its transaction,
+   * waiting until that backend is gone): the file's COMMIT is refused ("lost the run lock"), exit 1, and
+   * every table is as before; the next run loads it.
+   */
+  @Test
+  public void aLostRunLockRefusesTheFilesCommitAndChangesNothing() throws Exception {
+    String s = "s_lostlock";
+    Path dir = tmp.newFolder("lostlock").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 800, 1, 0.005, 98);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestTables.of(s, "fact_births").ensure(c);
+      String before = state(c, s);
+      Db.execute(c, "CREATE FUNCTION " + s + ".end_lock() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+          + "PERFORM pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND application_name = 'warehouse-lock-ingest'; RETURN NULL; END$$");
+      Db.execute(c, "CREATE TRIGGER end_lock AFTER INSERT ON " + s + ".ingest_files FOR EACH ROW "
+          + "EXECUTE FUNCTION " + s + ".end_lock()");
+      String[] r = launch(ingestArgs(s, dir + "/*.csv"));
+      Db.execute(c, "DROP TRIGGER end_lock ON " + s + ".ingest_files");
+      assertThat(r[2], r[0], is("1"));
+      assertThat(r[2], containsString("lost the run lock"));
+      assertThat(r[2], containsString("no file was committed"));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(launch(ingestArgs(s, dir + "/*.csv"))[0], is("0"));
+      IngestOracle.assertMatchesLatin1(c, s, paths(files));
+    }
+  }
+
+  /** Bad option values are usage errors (exit 2) before anything is read or locked. */
+  @Test
+  public void badOptionValuesExitTwoBeforeAnythingHappens() throws Exception {
+    Path dir = tmp.newFolder("usage").toPath();
+    for (String[] bad : List.of(new String[] {"--maxLineBytes=100", "--maxLineBytes must be at least 1024 (got 100)"},
+        new String[] {"--maxRejectRatio=2", "--maxRejectRatio must be between 0 and 1 (got 2.0)"},
+        new String[] {"--encoding=NOPE-1", "unknown --encoding NOPE-1"})) {
+      String[] r = launch(ingestArgs("s_never_created", dir + "/*.csv", bad[0]));
+      assertThat(r[2], r[0], is("2"));
+      assertThat(r[2], containsString(bad[1]));
     }
   }
 

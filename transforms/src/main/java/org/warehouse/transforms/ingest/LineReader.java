@@ -65,6 +65,11 @@ final class LineReader {
         && Arrays.equals("\r\n".getBytes(cs), new byte[] {'\r', '\n'});
   }
 
+  /** The size of the byte buffer (tests check that it stays bounded by the cap). */
+  int bufferBytes() {
+    return buf.length;
+  }
+
   /** The current line as a String (for rejects and the Commons CSV path). */
   String line() {
     return new String(chars, 0, length);

@@ -144,7 +144,10 @@ final class LoadFileFn extends DoFn<FileIO.ReadableFile, String> {
     summary(c, name, plan.fileId(), o, refusal);
   }
 
-  /** Attaches the bronze partition, writes the ledger and summary rows and COMMITs: the file appears whole. */
+  /**
+   * Attaches the bronze partition, writes the ledger and summary rows, proves the run lock still held,
+   * and COMMITs: the file appears whole.
+   */
   private void publish(Connection c, BronzeLoad bronze, String name, LoadSinascFiles.PlannedLoad plan,
       SinascFileReader.Outcome o) throws SQLException {
     filesParsed.inc();
@@ -153,6 +156,7 @@ final class LoadFileFn extends DoFn<FileIO.ReadableFile, String> {
     }
     ledger(c, name, plan, o);
     summary(c, name, plan.fileId(), o, null);
+    t.guard().check(c); // the run lock still held: else nothing of this file is published
     c.commit();
     filesCommitted.inc();
   }

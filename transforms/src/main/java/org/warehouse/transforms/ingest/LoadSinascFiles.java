@@ -14,6 +14,7 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.TableRef;
 
 /**
@@ -53,10 +54,11 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
    * The tables (already quoted; {@code bronze} null: bronze not written, else created with
    * {@link #bronzeTableSql}), the files planned by name, and the rules. {@code summaries}: a quoted
    * table (file_name, file_id, lines_read, rows_loaded, rows_rejected, sha256, error) receiving one row
-   * per file read.
+   * per file read. {@code guard} (serializable) runs in each file's transaction just before its COMMIT
+   * (the run lock still held?).
    */
   public record Target(JdbcConfig db, String fact, TableRef bronze, String rejects, String ledger, String summaries,
-      Rules rules, Map<String, PlannedLoad> files) implements Serializable {
+      Rules rules, Map<String, PlannedLoad> files, PublishGuard guard) implements Serializable {
     public Target {
       files = Map.copyOf(files);
     }

@@ -28,6 +28,7 @@ import org.junit.rules.TemporaryFolder;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 
@@ -100,7 +101,7 @@ public class LoadSinascFilesTest {
         bytes.getOrDefault(name, 0L), false)));
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), s + ".fact_births", TableRef.of(s, "bronze"),
         s + ".rejects", s + ".ledger", s + ".summaries", new LoadSinascFiles.Rules("ISO-8859-1", maxRejectRatio,
-        1 << 20), files);
+        1 << 20), files, (PublishGuard & java.io.Serializable) c -> { });
     p.apply("Match", FileIO.match().filepattern(glob))
         .apply("Read", FileIO.readMatches().withCompression(Compression.UNCOMPRESSED))
         .apply("Load", LoadSinascFiles.into(target));
