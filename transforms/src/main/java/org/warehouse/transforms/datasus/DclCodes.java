@@ -81,6 +81,11 @@ final class DclCodes {
           table[fill] = sym << 4 | len;
         }
       }
+      for (int e : table) {
+        if ((e & 15) == 0) {
+          throw new IllegalStateException("incomplete prefix code"); // the fixed tables are complete
+        }
+      }
     }
   }
 }

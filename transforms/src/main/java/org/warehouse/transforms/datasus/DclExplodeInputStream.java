@@ -2,6 +2,9 @@ package org.warehouse.transforms.datasus;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Objects;
 
 /**
@@ -22,6 +25,7 @@ public final class DclExplodeInputStream extends InputStream {
   private static final int WINDOW = 4096;
   private static final int MAX_COPY = 518;
   private static final int CHUNK = 1 << 16;
+  private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   private final InputStream in;
   private final String name;
@@ -145,8 +149,107 @@ public final class DclExplodeInputStream extends InputStream {
     dictBits = dict;
   }
 
-  /** Decodes symbols until out holds at least {@code limit} bytes or the end code is read. */
+  /**
+   * Decodes symbols until out holds at least {@code limit} bytes or the end code is read. The loop keeps
+   * the bit buffer in locals and refills it 8 bytes at a time (the bits above the count are then the
+   * stream's next bits, not zeros; no read uses them); while it holds 32 bits or more (any symbol takes
+   * at most 30) nothing needs checking. Within 4 bytes of the end of the input it hands over to {@link
+   * #decodeChecked}, which checks every read.
+   */
   private void decode(int limit) throws IOException {
+    byte[] o = out;
+    byte[] ib = inBuf;
+    int pos = outPos;
+    long bb = bitBuf;
+    int bc = bitCount;
+    int ip = inPos;
+    int[] lits = DclCodes.LITERALS.table;
+    int litMask = (1 << DclCodes.LITERALS.maxLength) - 1;
+    int[] lens = DclCodes.LENGTHS.table;
+    int lenMask = (1 << DclCodes.LENGTHS.maxLength) - 1;
+    int[] dists = DclCodes.DISTANCES.table;
+    int distMask = (1 << DclCodes.DISTANCES.maxLength) - 1;
+    boolean coded = codedLiterals;
+    int dictShift = dictBits;
+    while (pos < limit) {
+      if (bc < 32) {
+        if (inLimit - ip >= 8) {
+          bb |= (long) LONG_LE.get(ib, ip) << bc;
+          ip += (63 - bc) >>> 3;
+          bc |= 56;
+        } else {
+          bitBuf = bb;
+          bitCount = bc;
+          inPos = ip;
+          refill(); // byte by byte, reading more input
+          bb = bitBuf;
+          bc = bitCount;
+          ip = inPos;
+          if (bc < 32) { // the input ends within 4 bytes
+            outPos = pos;
+            decodeChecked(limit);
+            return;
+          }
+        }
+      }
+      if ((bb & 1) == 0) {
+        if (coded) {
+          int e = lits[(int) (bb >>> 1) & litMask];
+          int n = 1 + (e & 15);
+          bb >>>= n;
+          bc -= n;
+          o[pos++] = (byte) (e >>> 4);
+        } else {
+          o[pos++] = (byte) (bb >>> 1);
+          bb >>>= 9;
+          bc -= 9;
+        }
+        continue;
+      }
+      int e = lens[(int) (bb >>> 1) & lenMask];
+      int n = 1 + (e & 15);
+      bb >>>= n;
+      bc -= n;
+      int sym = e >>> 4;
+      int extra = DclCodes.LENGTH_EXTRA[sym];
+      int len = DclCodes.LENGTH_BASE[sym] + ((int) bb & ((1 << extra) - 1));
+      bb >>>= extra;
+      bc -= extra;
+      if (len == DclCodes.END_LENGTH) {
+        ended = true;
+        break;
+      }
+      e = dists[(int) bb & distMask];
+      n = e & 15;
+      bb >>>= n;
+      bc -= n;
+      int shift = len == 2 ? 2 : dictShift;
+      int dist = ((e >>> 4) << shift) + ((int) bb & ((1 << shift) - 1)) + 1;
+      bb >>>= shift;
+      bc -= shift;
+      if (!slid && dist > pos) {
+        outPos = pos;
+        inPos = ip;
+        throw corrupt("a copy reaches " + dist + " bytes back, before the start of the data");
+      }
+      int from = pos - dist;
+      if (dist >= len && len > 16) {
+        System.arraycopy(o, from, o, pos, len);
+        pos += len;
+      } else {
+        for (int end = pos + len; pos < end; ) {
+          o[pos++] = o[from++];
+        }
+      }
+    }
+    bitBuf = bb;
+    bitCount = bc;
+    inPos = ip;
+    outPos = pos;
+  }
+
+  /** {@link #decode} with every read checked, for the last bytes of the input. */
+  private void decodeChecked(int limit) throws IOException {
     byte[] o = out;
     int pos = outPos;
     DclCodes.Code lits = DclCodes.LITERALS;
@@ -170,14 +273,8 @@ public final class DclExplodeInputStream extends InputStream {
         outPos = pos;
         throw corrupt("a copy reaches " + dist + " bytes back, before the start of the data");
       }
-      int from = pos - dist;
-      if (dist >= len) {
-        System.arraycopy(o, from, o, pos, len);
-        pos += len;
-      } else {
-        for (int end = pos + len; pos < end; ) {
-          o[pos++] = o[from++];
-        }
+      for (int from = pos - dist, end = pos + len; pos < end; ) {
+        o[pos++] = o[from++];
       }
     }
     outPos = pos;

@@ -20,6 +20,8 @@ public final class DclImplodeOutputStream extends OutputStream {
   private static final int MIN_HASHED = 3;
   private static final int HASH_BITS = 14;
   private static final int CHAIN = 16;
+  /** A match this long ends the search (as zlib's nice_length): longer chains cost more than they gain. */
+  private static final int NICE = 48;
   private static final int NONE = Integer.MIN_VALUE;
   private static final int[] LENGTH_SYMBOL = lengthSymbols();
 
@@ -158,7 +160,7 @@ public final class DclImplodeOutputStream extends OutputStream {
             if (len > best) {
               best = len;
               bestDistance = pos - cand;
-              if (len == max) {
+              if (len >= Math.min(max, NICE)) {
                 break;
               }
             }
