@@ -60,9 +60,10 @@ final class IngestSummary {
         progress.step(++i, n, "%-28s %10s lines  REFUSED, nothing loaded: %s", f.name(), Progress.rows(o.lines()),
             o.refusal());
       } else {
-        progress.step(++i, n, "%-28s %10s lines  %10s loaded  %8s rejected  %s", f.name(), Progress.rows(o.lines()),
+        progress.step(++i, n, "%-28s %10s lines  %10s loaded  %8s rejected  %s%s", f.name(), Progress.rows(o.lines()),
             Progress.rows(o.loaded()), Progress.rows(o.rejected()), f.action() == Action.REPLACE
-                ? "replaced the rows of its previous version" : "loaded");
+                ? "replaced the rows of its previous version" : "loaded",
+            o.deleted() > 0 ? " (" + Progress.rows(o.deleted()) + " deleted records skipped)" : "");
         read += o.lines();
         loaded += o.loaded();
         rejected += o.rejected();
@@ -85,6 +86,9 @@ final class IngestSummary {
     d.put("rowsRejected", o == null || refused ? 0 : o.rejected());
     d.put("linesTypable", o == null ? 0 : o.loaded());
     d.put("linesUntypable", o == null ? 0 : o.rejected());
+    if (o != null && o.deleted() > 0) {
+      d.put("recordsDeleted", o.deleted());
+    }
     d.put("sha256", o == null || o.sha256() == null ? f.sha256() : o.sha256());
     if (refused) {
       d.put("refusal", o.refusal());

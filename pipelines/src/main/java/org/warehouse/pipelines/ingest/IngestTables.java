@@ -52,6 +52,7 @@ public record IngestTables(TableRef fact, TableRef bronze, TableRef bronzeView, 
           + "move it into per-file partitions as docs/ingest.md (\"Earlier bronze layouts\") shows, or rename it; "
           + "nothing changed");
     }
+    addBronzeColumns(c);
     Db.execute(c, "CREATE TABLE IF NOT EXISTS " + rejects.quoted() + " (file_name text NOT NULL, "
         + "line_number integer NOT NULL, raw_line text NOT NULL, reason text NOT NULL, "
         + "PRIMARY KEY (file_name, line_number))");
@@ -82,6 +83,16 @@ public record IngestTables(TableRef fact, TableRef bronze, TableRef bronzeView, 
     if (!wrong.isEmpty()) {
       throw new WarehouseException(fact + " does not have fact_births' column types (" + String.join(", ", wrong)
           + "): name another table with --factTable");
+    }
+  }
+
+  /** Columns bronze gained with the DATASUS layouts (GESTACAO, CONSULTAS): added to an older bronze, NULL there. */
+  private void addBronzeColumns(Connection c) throws SQLException {
+    Map<String, String> have = Db.columns(c, bronze);
+    for (String col : LoadSinascFiles.BRONZE_COLUMNS) {
+      if (!have.containsKey(col)) {
+        Db.execute(c, "ALTER TABLE " + bronze.quoted() + " ADD COLUMN " + Sql.quoteIdent(col) + " text");
+      }
     }
   }
 

@@ -380,7 +380,7 @@ public class IngestPipelineTest {
         sha = rs.getString(1);
       }
       Db.execute(c, "CREATE TABLE " + s + ".retry_summaries (file_name text, file_id bigint, lines_read bigint, "
-          + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text)");
+          + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text, records_deleted bigint)");
       String before = state(c, s);
       // replay the file's worker with the same plan, as a runner retrying a bundle after its COMMIT would
       assertThat(replayWorker(s, dir, fileId, Map.of("sinasc_000.csv", sha)), is(PipelineResult.State.DONE));

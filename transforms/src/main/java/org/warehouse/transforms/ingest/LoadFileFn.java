@@ -226,7 +226,8 @@ final class LoadFileFn extends DoFn<FileIO.ReadableFile, String> {
   private void summary(Connection c, String name, long fileId, SinascFileReader.Outcome o, String error)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.summaries()
-        + " (file_name, file_id, lines_read, rows_loaded, rows_rejected, sha256, error) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+        + " (file_name, file_id, lines_read, rows_loaded, rows_rejected, sha256, error, records_deleted) "
+        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, name);
       ps.setLong(2, fileId);
       ps.setLong(3, o.lines);
@@ -234,6 +235,7 @@ final class LoadFileFn extends DoFn<FileIO.ReadableFile, String> {
       ps.setLong(5, o.rejected);
       ps.setString(6, o.sha256);
       ps.setString(7, error);
+      ps.setLong(8, o.deleted);
       ps.executeUpdate();
     }
   }

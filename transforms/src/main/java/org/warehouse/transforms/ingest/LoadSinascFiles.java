@@ -53,7 +53,7 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
   /**
    * The tables (already quoted; {@code bronze} null: bronze not written, else created with
    * {@link #bronzeTableSql}), the files planned by name, and the rules. {@code summaries}: a quoted
-   * table (file_name, file_id, lines_read, rows_loaded, rows_rejected, sha256, error) receiving one row
+   * table (file_name, file_id, lines_read, rows_loaded, rows_rejected, sha256, error, records_deleted) receiving one row
    * per file read. {@code guard} (serializable) runs in each file's transaction just before its COMMIT
    * (the run lock still held?).
    */
@@ -67,12 +67,12 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
   /** Comment on a bronze load table while it is not attached; a run drops such leftovers. */
   public static final String LOADING_COMMENT = "warehouse ingest: bronze rows of a file being loaded";
 
-  /** bronze's columns: the ledger's file_id, the line number, the raw REQUIRED fields as text. */
+  /** bronze's columns: the ledger's file_id, the line (record) number, the raw SINASC fields as text. */
   public static final List<String> BRONZE_COLUMNS = bronzeColumns();
 
   private static List<String> bronzeColumns() {
     List<String> cols = new ArrayList<>(List.of("file_id", "line_number"));
-    SinascLineParser.REQUIRED.forEach(c -> cols.add(c.toLowerCase(Locale.ROOT)));
+    SinascLineParser.COLUMNS.forEach(c -> cols.add(c.toLowerCase(Locale.ROOT)));
     return List.copyOf(cols);
   }
 
