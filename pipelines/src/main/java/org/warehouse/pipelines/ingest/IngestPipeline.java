@@ -16,6 +16,7 @@ import org.apache.beam.sdk.options.Validation;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
+import org.warehouse.pipelines.common.LockTimeoutOptions;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
@@ -26,6 +27,7 @@ import org.warehouse.pipelines.ingest.IngestVerify.FileOutcome;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.LockTimeouts;
 import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.TableRef;
 
@@ -41,7 +43,7 @@ public final class IngestPipeline {
   private IngestPipeline() {}
 
   /** Options of {@code scripts/run ingest}. */
-  public interface IngestOptions extends WarehouseOptions {
+  public interface IngestOptions extends WarehouseOptions, LockTimeoutOptions {
     @Description("Files to load: a path or glob, e.g. /data/sinasc/DN*.csv (*.gz files are gunzipped)")
     @Validation.Required
     String getInput();
@@ -98,6 +100,7 @@ public final class IngestPipeline {
     List<IngestPlan.InputFile> inputs = IngestInputs.match(o, o.getInput());
     try (PipelineLock lock = PipelineLock.acquire(db, "ingest");
         Connection c = db.connect("warehouse-ingest")) {
+      LockTimeouts.set(c, o.getLockTimeoutSeconds());
       tables.ensure(c);
       tables.dropAbandonedLoads(c, progress);
       IngestPlan plan = plan(c, tables, inputs, o.getReplace());
@@ -131,6 +134,7 @@ public final class IngestPipeline {
       throw new UsageException("--maxRejectRatio must be between 0 and 1 (got " + o.getMaxRejectRatio() + ")");
     }
     Validate.atLeast("maxLineBytes", o.getMaxLineBytes(), 1024);
+    LockTimeoutOptions.validate(o);
     try {
       Charset.forName(o.getEncoding());
     } catch (RuntimeException e) {
@@ -156,7 +160,8 @@ public final class IngestPipeline {
       IngestPlan plan, PublishGuard guard) {
     return new LoadSinascFiles.Target(db, tables.fact().quoted(), o.getBronze() ? tables.bronze() : null,
         tables.rejects().quoted(), tables.ledger().quoted(), runTable.quoted(),
-        new LoadSinascFiles.Rules(Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), o.getMaxLineBytes()),
+        new LoadSinascFiles.Rules(Charset.forName(o.getEncoding()).name(), o.getMaxRejectRatio(), o.getMaxLineBytes(),
+            o.getLockTimeoutSeconds()),
         plan.loads(), guard);
   }
 

@@ -402,7 +402,7 @@ public class IngestPipelineTest {
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
         TableRef.of(s, "bronze_sinasc_raw"), TableRef.of(s, "ingest_rejects").quoted(),
         TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(),
-        new LoadSinascFiles.Rules("ISO-8859-1", 0.01, 1 << 20),
+        new LoadSinascFiles.Rules("ISO-8859-1", 0.01, 1 << 20, 60),
         Map.of("sinasc_000.csv", new LoadSinascFiles.PlannedLoad(fileId, shas.get("sinasc_000.csv"), 1L, false)),
         (PublishGuard & java.io.Serializable) c -> { });
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
@@ -603,6 +603,32 @@ public class IngestPipelineTest {
       assertThat(state(c, s), equalTo(before));
       assertThat(launch(ingestArgs(s, dir + "/*.csv"))[0], is("0"));
       IngestOracle.assertMatchesLatin1(c, s, paths(files));
+    }
+  }
+
+  /**
+   * A session holding a SHARE lock on bronze keeps the file's partition from being attached: after
+   * --lockTimeoutSeconds the run fails in one line naming the file and the option, nothing of it loaded.
+   */
+  @Test
+  public void aLockedBronzeFailsAfterTheLockTimeoutInOneLineAndLoadsNothing() throws Exception {
+    String s = "s_locked";
+    Path dir = tmp.newFolder("locked").toPath();
+    generate(dir, 600, 1, 0.005, 99);
+    try (Connection c = DB.connect(); Connection holder = DB.connect()) {
+      createSchema(c, s);
+      IngestTables.of(s, "fact_births").ensure(c);
+      String before = state(c, s);
+      holder.setAutoCommit(false);
+      Db.execute(holder, "LOCK TABLE " + s + ".bronze_sinasc_raw IN SHARE MODE");
+      String[] r = launch(ingestArgs(s, dir + "/*.csv", "--lockTimeoutSeconds=1"));
+      holder.rollback();
+      assertThat(r[2], r[0], is("1"));
+      String errorLine = r[2].lines().filter(l -> l.startsWith("ingest failed: ")).findFirst().orElseThrow();
+      assertThat(errorLine, containsString("could not lock sinasc_000.csv's tables within 1 s"));
+      assertThat(errorLine, containsString("--lockTimeoutSeconds"));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(launch(ingestArgs(s, dir + "/*.csv", "--lockTimeoutSeconds=0"))[0], is("2"));
     }
   }
 

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.UUID;
 import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.LockTimeouts;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 
@@ -20,7 +21,7 @@ final class BronzeLoad {
   final String copySql;
   private boolean committed;
 
-  BronzeLoad(Connection cb, TableRef bronze, long fileId) throws SQLException {
+  BronzeLoad(Connection cb, TableRef bronze, long fileId, int lockTimeoutSeconds) throws SQLException {
     this.cb = cb;
     this.bronze = bronze;
     this.fileId = fileId;
@@ -29,6 +30,7 @@ final class BronzeLoad {
     cb.setAutoCommit(false);
     // like the file's transaction: its COMMIT comes later in the WAL, so it cannot outlive this one
     Db.execute(cb, "SET LOCAL synchronous_commit = off");
+    LockTimeouts.setLocal(cb, lockTimeoutSeconds);
     Db.execute(cb, "CREATE TABLE " + table.quoted() + " (LIKE " + bronze.quoted() + ", CHECK (file_id = "
         + fileId + "))");
     Db.execute(cb, "COMMENT ON TABLE " + table.quoted() + " IS " + Sql.literal(LoadSinascFiles.LOADING_COMMENT));

@@ -12,6 +12,7 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.LockTimeouts;
 
 /**
  * Loads one planned file per call in one transaction of its own (see {@link LoadSinascFiles}): read and
@@ -82,17 +83,23 @@ final class LoadFileFn extends DoFn<FileIO.ReadableFile, String> {
       // the COMMIT need not wait for the WAL flush: the file's rows and its ledger row are one
       // transaction, so a crash can only lose both (the file is then simply loaded by the next run)
       Db.execute(c, "SET LOCAL synchronous_commit = off");
+      LockTimeouts.setLocal(c, t.rules().lockTimeoutSeconds());
       if (!alreadyCommitted(c, name, plan)) {
         if (plan.replace()) {
           deleteOldVersion(c, name, plan.fileId());
         }
-        bronze = bronzeConn == null ? null : new BronzeLoad(bronzeConn, t.bronze(), plan.fileId());
+        bronze = bronzeConn == null ? null
+            : new BronzeLoad(bronzeConn, t.bronze(), plan.fileId(), t.rules().lockTimeoutSeconds());
         load(file, name, plan, c, bronze);
       } else {
         c.rollback(); // a retried call: an earlier attempt committed this file
       }
     } catch (Exception | Error e) {
       undo(c, bronze, e);
+      if (LockTimeouts.isLockTimeout(e)) {
+        throw LockTimeouts.explain(e, name + "'s tables", t.rules().lockTimeoutSeconds(),
+            "another session holds a lock on them; the file's transaction rolled back");
+      }
       throw e;
     }
     out.output(name);

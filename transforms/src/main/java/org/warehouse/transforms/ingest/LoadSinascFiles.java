@@ -47,8 +47,12 @@ public class LoadSinascFiles extends PTransform<PCollection<FileIO.ReadableFile>
   /** What the driver planned for one file: its ledger id, the SHA-256 it expects (null: a new file), its size. */
   public record PlannedLoad(long fileId, String sha256, long bytes, boolean replace) implements Serializable {}
 
-  /** How the files are read: their encoding, the refusal threshold and the longest line kept. */
-  public record Rules(String encoding, double maxRejectRatio, int maxLineBytes) implements Serializable {}
+  /**
+   * How the files are read and loaded: their encoding, the refusal threshold, the longest line kept, and
+   * how long a file's transaction waits for a table lock (e.g. a reader of bronze holding off the attach).
+   */
+  public record Rules(String encoding, double maxRejectRatio, int maxLineBytes, int lockTimeoutSeconds)
+      implements Serializable {}
 
   /**
    * The tables (already quoted; {@code bronze} null: bronze not written, else created with

@@ -101,7 +101,7 @@ public class LoadSinascFilesTest {
         bytes.getOrDefault(name, 0L), false)));
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), s + ".fact_births", TableRef.of(s, "bronze"),
         s + ".rejects", s + ".ledger", s + ".summaries", new LoadSinascFiles.Rules("ISO-8859-1", maxRejectRatio,
-        1 << 20), files, (PublishGuard & java.io.Serializable) c -> { });
+        1 << 20, 60), files, (PublishGuard & java.io.Serializable) c -> { });
     p.apply("Match", FileIO.match().filepattern(glob))
         .apply("Read", FileIO.readMatches().withCompression(Compression.UNCOMPRESSED))
         .apply("Load", LoadSinascFiles.into(target));
