@@ -30,6 +30,7 @@ public final class DbcInputStream extends InputStream {
   private final long storedCrc;
   private final DclExplodeInputStream records;
   private final CRC32 crc = new CRC32();
+  private final byte[] one = new byte[1];
   private int headerPos;
   private boolean verified;
   private long strayBytes;
@@ -102,7 +103,6 @@ public final class DbcInputStream extends InputStream {
 
   @Override
   public int read() throws IOException {
-    byte[] one = new byte[1];
     int n = read(one, 0, 1);
     return n < 0 ? -1 : one[0] & 0xFF;
   }

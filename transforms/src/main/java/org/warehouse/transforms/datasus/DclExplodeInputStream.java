@@ -157,6 +157,7 @@ public final class DclExplodeInputStream extends InputStream {
    * #decodeChecked}, which checks every read.
    */
   private void decode(int limit) throws IOException {
+    // stays one method: the decoder's hot loop keeps its bit buffer and positions in locals
     byte[] o = out;
     byte[] ib = inBuf;
     int pos = outPos;
