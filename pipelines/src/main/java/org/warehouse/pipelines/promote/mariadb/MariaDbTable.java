@@ -129,7 +129,10 @@ public final class MariaDbTable {
     return notes;
   }
 
-  /** {@code CREATE TABLE} for a (staging) table of this definition, without keys. */
+  /**
+   * {@code CREATE TABLE} for a (staging) table of this definition, without keys; what the target
+   * leaves out follows as {@code --} comment lines (printed by a dry run).
+   */
   public String createSql(String table, String collation) {
     StringBuilder sb = new StringBuilder("CREATE TABLE ").append(MariaDbSql.quote(table)).append(" (");
     String sep = "\n  ";
@@ -147,6 +150,9 @@ public final class MariaDbTable {
     sb.append("\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=").append(collation);
     if (tableComment != null) {
       sb.append(" COMMENT=").append(MariaDbSql.literal(tableComment));
+    }
+    for (String note : notes) { // shown by --dryRun; the server ignores them
+      sb.append("\n-- ").append(note.replace('\n', ' '));
     }
     return sb.toString();
   }

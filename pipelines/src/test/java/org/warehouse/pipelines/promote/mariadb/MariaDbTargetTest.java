@@ -146,6 +146,8 @@ public class MariaDbTargetTest {
       TableDefinition def = TableDefinition.read(src, MIX);
       assertThat(MariaDbTable.of(def).notes(), hasItem("index agg_mix_lower left out (an index on an expression)"));
       assertThat(MariaDbTable.of(def).notes(), hasItem("index agg_mix_partial is partial on the source: a full index on the target"));
+      assertThat(target().createTableSql(def, MIX).get(0), containsString(
+          "\n-- index agg_mix_lower left out (an index on an expression)"));
     }
   }
 }
