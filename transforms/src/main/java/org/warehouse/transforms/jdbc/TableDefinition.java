@@ -288,14 +288,14 @@ public final class TableDefinition {
    * A primary key, unique constraint or index as PostgreSQL defines it, for databases that re-create
    * it their own way.
    *
-   * @param kind {@code PRIMARY KEY}, {@code UNIQUE} (constraint), {@code UNIQUE INDEX}, {@code INDEX}
-   *     or {@code EXCLUDE}
+   * @param kind {@code PRIMARY KEY}, {@code UNIQUE} (constraint), {@code UNIQUE INDEX}, {@code INDEX},
+   *     {@code EXCLUDE} or {@code CHECK}
    * @param definition {@code pg_get_constraintdef} ("PRIMARY KEY (a, b)") or the index definition after
    *     the table ("USING btree (c DESC) WHERE …")
    */
   public record KeyDef(String name, String kind, String definition) {}
 
-  /** The primary key, unique and exclusion constraints and indexes, in that order (no CHECK constraints). */
+  /** The primary key, unique, exclusion and check constraints, then the indexes. */
   public List<KeyDef> keyDefs() {
     List<KeyDef> out = new ArrayList<>();
     for (String[] con : constraints) {
@@ -303,6 +303,7 @@ public final class TableDefinition {
         case "p" -> "PRIMARY KEY";
         case "u" -> "UNIQUE";
         case "x" -> "EXCLUDE";
+        case "c" -> "CHECK";
         default -> null;
       };
       if (kind != null) {

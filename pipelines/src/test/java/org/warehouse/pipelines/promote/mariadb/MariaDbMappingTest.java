@@ -64,13 +64,15 @@ public class MariaDbMappingTest {
         new KeyDef("t_pu", "UNIQUE INDEX", "USING btree (e) WHERE (e > 0)"),
         new KeyDef("t_x", "INDEX", "USING btree (lower(f))"),
         new KeyDef("t_g", "INDEX", "USING gin (g)"),
-        new KeyDef("t_ex", "EXCLUDE", "EXCLUDE USING gist (r WITH &&)")));
+        new KeyDef("t_ex", "EXCLUDE", "EXCLUDE USING gist (r WITH &&)"),
+        new KeyDef("t_month_check", "CHECK", "CHECK (((month >= 1) AND (month <= 12)))")));
     List<String> clauses = r.keys().stream().map(MariaDbKey::clause).toList();
     assertThat(clauses, equalTo(List.of("PRIMARY KEY (`a`, `Odd \"Name`)", "UNIQUE KEY `t_u` (`b`)",
         "KEY `t_i` (`c` DESC, `d`)", "KEY `t_p` (`e`)")));
     assertThat(r.notes(), equalTo(List.of("index t_p is partial on the source: a full index on the target",
         "index t_pu left out (a partial unique index)", "index t_x left out (an index on an expression)",
-        "index t_g left out (a gin index)", "constraint t_ex left out (exclude)")));
+        "index t_g left out (a gin index)", "constraint t_ex left out (exclude)",
+        "constraint t_month_check left out (check)")));
   }
 
   @Test
