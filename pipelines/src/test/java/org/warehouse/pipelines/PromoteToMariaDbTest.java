@@ -278,7 +278,7 @@ public class PromoteToMariaDbTest {
     }
   }
 
-  // --- oracles and helpers ------------------------------------------------------------------
+  // --- oracles and support -------------------------------------------------------------------
 
   /** Runs {@code scripts/run promote} in-process; asserts the exit code and one line on stderr; returns it. */
   private String main(int expectedCode, String... extra) {

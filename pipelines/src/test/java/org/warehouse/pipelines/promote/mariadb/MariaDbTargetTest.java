@@ -56,7 +56,7 @@ public class MariaDbTargetTest {
           + "jsonb_build_object('g', g, 'nome', 'Xô'), md5(g::text)::uuid FROM generate_series(1, 600) g");
       Db.execute(c, "INSERT INTO agg_mix (id, small, ratio, r, name, code) VALUES "
           + "(1001, -32768, 1e-300, 3.4e38, E'form\\ffeed\\vvtab', 'x1'), (1002, 32767, 1e300, 1.17549435e-38, '', 'x2'), "
-          + "(1003, 0, 0.1, 0.1, ' lead and trail ', 'x3'), (1004, 1, 9007199254740993, -0.0, 'x', 'x4'), "
+          + "(1003, 0, 0.1, 0.1, ' leading and trailing ', 'x3'), (1004, 1, 9007199254740993, -0.0, 'x', 'x4'), "
           + "(1005, 2, 4.9e-324, 1e-45, 'subnormal', 'x5'), (1006, 3, -2.5e-310, 16777217, 'emoji 😀', 'x6')");
     }
   }
