@@ -17,17 +17,13 @@ public final class RunnerDefaults {
 
   /**
    * Pipelines whose default runner is the DirectRunner without its immutability/encodability checks
-   * instead of Flink's mini-cluster: promote moves a few dozen ~1 MB chunks, so Flink's fixed cost per
-   * job (mini-cluster start, job graph) outweighs its throughput (docs/benchmarks.md). Any
-   * --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
+   * instead of Flink's mini-cluster, because their Beam work is small and Flink's fixed cost per job
+   * (mini-cluster start, job graph) outweighs what it offers them (each pipeline's doc says why):
+   * promote moves a few dozen COPY chunks; ingest is one long DoFn call per file; dedupe combines a
+   * few thousand pre-reduced rows; repartition's elements are page ranges each copied by the server.
+   * Any --runner or --flinkMaster given, or a run under Flink's CLI, keeps the usual rules.
    */
   public static final List<String> DIRECT_BY_DEFAULT = List.of("promote", "ingest", "dedupe", "repartition");
-  // ingest: each file is one long DoFn call writing by COPY; Flink's fixed start (~15 CPU-seconds, ~8 s)
-  // outweighs everything it offers here (measured in docs/ingest.md).
-  // dedupe: PostgreSQL reduces each id range to one row per key; the pipeline combines ~50K rows into a
-  // few (table, shard) keys, so Flink's fixed start is most of its cost (0.89 vs 0.98 of the SQL way in
-  // back-to-back bench runs, docs/dedupe.md).
-  // repartition: its elements are a few dozen page ranges, each one INSERT … SELECT run by the server.
 
   public static String[] withRunnerDefaults(String command, String[] args) {
     boolean chosen = Arrays.stream(args).anyMatch(s -> s.startsWith("--runner=") || s.startsWith("--flinkMaster="));
@@ -94,8 +90,8 @@ public final class RunnerDefaults {
   /**
    * Registers FlinkPipelineOptions (so that Flink's flags parse) when the run's runner is Flink and the
    * class is on the classpath. The Flink jar's options registry leaves them out: Beam validates every
-   * registered options interface against all the others at start-up, which cost every DirectRunner run
-   * ~0.3 s for Flink's.
+   * registered options interface against all the others at start-up, which Flink's would add to every
+   * DirectRunner run.
    */
   public static void registerFlinkOptionsFor(String[] args) {
     boolean flink = Arrays.stream(args)

@@ -75,7 +75,7 @@ public class FaultSuiteTest {
     Map<String, String> before = production(DB, "agg\\_%");
     Path report = report("aggregate-sigterm");
     Running r = start(DB, "aggregate", "--partitions=16", "--reportFile=" + report);
-    r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND query LIKE 'COPY%' AND state = 'active'");
+    r.waitForSession(DB, "application_name IN ('warehouse-aggregate-read', 'warehouse-copy-writer') AND state = 'active'");
     Result res = r.sigterm();
     assertEquals(res.toString(), 143, res.exitCode);
     assertThat(res.output, containsString("cancelled"));
@@ -91,7 +91,7 @@ public class FaultSuiteTest {
     Running r;
     try (Connection reader = DB.connect()) {
       reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE"); // a dashboard's long query
+      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE"); // a dashboard's long query
       r = start(DB, "aggregate");
       r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND wait_event_type = 'Lock'");
       r.kill9(DB, "warehouse-aggregate");
@@ -109,7 +109,7 @@ public class FaultSuiteTest {
     Map<String, String> before = production(DB, "agg\\_%");
     Path report = report("aggregate-restart");
     Running r = start(DB, "aggregate", "--partitions=16", "--reportFile=" + report);
-    r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND query LIKE 'COPY%' AND state = 'active'");
+    r.waitForSession(DB, "application_name IN ('warehouse-aggregate-read', 'warehouse-copy-writer') AND state = 'active'");
     restartServer();
     Result res = r.waitFor();
     assertEquals(res.toString(), 1, res.exitCode);
@@ -131,7 +131,7 @@ public class FaultSuiteTest {
         "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
         "--targetPasswordFile=" + TARGET.passwordFile()));
     try (Connection c = DB.connect()) { // the source moves on: the next promote has something to publish
-      Db.execute(c, "UPDATE agg_national_yearly SET total_births = total_births + 1");
+      Db.execute(c, "UPDATE agg_yearly SET total_births = total_births + 1");
     }
     String[] promote = {"promote", "--include=agg_*,dim_*", "--sourceUrl=" + DB.url(), "--sourceUser=" + DB.user(),
         "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
@@ -140,7 +140,7 @@ public class FaultSuiteTest {
     Running r;
     try (Connection reader = TARGET.connect()) {
       reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE");
+      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE");
       r = start(null, promote);
       r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
       r.kill9(TARGET, "warehouse-promote");
@@ -153,7 +153,7 @@ public class FaultSuiteTest {
     args.add("--reportFile=" + report);
     try (Connection reader = TARGET.connect()) {
       reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE");
+      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE");
       r = start(null, args.toArray(new String[0]));
       r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
       Result res = r.sigterm();
@@ -165,8 +165,8 @@ public class FaultSuiteTest {
     Result next = run(null, promote);
     ok(next);
     assertEquals("no staging left", List.of(), workTables(TARGET, "%\\_\\_%"));
-    assertEquals("the source's change published", Db.queryLong(DB.connect(), "SELECT sum(total_births) FROM agg_national_yearly"),
-        Db.queryLong(TARGET.connect(), "SELECT sum(total_births) FROM agg_national_yearly"));
+    assertEquals("the source's change published", Db.queryLong(DB.connect(), "SELECT sum(total_births) FROM agg_yearly"),
+        Db.queryLong(TARGET.connect(), "SELECT sum(total_births) FROM agg_yearly"));
   }
 
   // ---------------------------------------------------------------- ingest, dedupe, repartition
@@ -197,7 +197,8 @@ public class FaultSuiteTest {
   public void dedupeSigtermLeavesTheTableAsItWas() throws Exception {
     try (Connection c = DB.connect()) {
       Db.execute(c, "DROP TABLE IF EXISTS public.kids, public.kids_dedupe_backup");
-      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text)");
+      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text, "
+          + "synced_at timestamptz DEFAULT now())");
       Db.execute(c, "INSERT INTO public.kids (parent_pk, child_id, payload) "
           + "SELECT g % 200000, g % 3, repeat('p', 200) || g FROM generate_series(1, 1500000) g");
       Db.execute(c, "ANALYZE public.kids");
