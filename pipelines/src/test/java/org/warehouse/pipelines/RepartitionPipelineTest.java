@@ -7,9 +7,13 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.lessThan;
 import static org.warehouse.pipelines.DedupeTestSupport.exceptBothWays;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -210,7 +214,9 @@ public class RepartitionPipelineTest {
     Thread writer = new Thread(() -> writeBoth(stop, committed, writerError));
     writer.start();
     waitFor(committed, 50, writerError);
-    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--rangeRows=300");
+    Path report = Files.createTempFile("repartition-report", ".json");
+    Launch run = launch("--table=rp.events", "--partitionColumn=happened_at", "--rangeRows=300",
+        "--reportFile=" + report);
     waitFor(committed, committed.get() + 50, writerError); // and after the switch
     stop.set(true);
     writer.join();
@@ -225,6 +231,11 @@ public class RepartitionPipelineTest {
     }
     assertThat("changes made during the run were caught up", keys, greaterThan(0L));
     assertThat(run.out, containsString("no key of the original is missing"));
+    JsonNode details = new ObjectMapper().readTree(report.toFile()).get("details");
+    assertThat(details.get("mode").asText(), equalTo("online"));
+    assertThat(details.get("missingKeys").asLong(), equalTo(0L));
+    assertThat("writers were blocked, briefly", details.get("writersBlockedSeconds").asDouble(), lessThan(60.0));
+    assertThat("one partition scanned", details.get("oneMonthQueryScans").size(), equalTo(1));
     assertThat("a one-month query scans exactly one partition", Pattern.compile(
         "pruning     a one-month query scans events_p\\d{4}_\\d{2}\\n").matcher(run.out).find(), equalTo(true));
     try (Connection c = DB.connect()) {
