@@ -7,6 +7,8 @@ import java.sql.Statement;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.LockTimeouts;
@@ -136,6 +138,49 @@ public final class ChangeCapture {
     return keys;
   }
 
+  /**
+   * The last round, under the switch's lock: as {@link #applyRound}, but the new table's rows of its keys
+   * are deleted only in the partitions of the months logged for them (see {@link #monthsChanged}), by
+   * index lookups on those plain partitions, never by a scan of the whole table.
+   */
+  public long applyLastRound(Connection c) throws SQLException {
+    int round = ++rounds;
+    Db.execute(c, "WITH m AS (UPDATE " + plan.changeLog().quoted() + " SET round = " + round + " WHERE round IS NULL "
+        + "RETURNING " + key.quoted() + ", " + PART + ") INSERT INTO " + LOCATED + " SELECT DISTINCT " + key.quoted()
+        + ", " + plan.shape().kind().month(PART) + " FROM m");
+    long keys = update(c, "INSERT INTO " + DELTA + " SELECT DISTINCT " + key.quoted() + " FROM " + LOCATED);
+    if (keys > 0) {
+      Db.execute(c, "ANALYZE " + DELTA);
+      Db.execute(c, "ANALYZE " + LOCATED);
+      for (Map.Entry<String, List<LocalDate>> e : byPartition(monthsChanged(c)).entrySet()) {
+        Db.execute(c, "DELETE FROM " + plan.table().withName(e.getKey()).quoted() + " t USING (SELECT DISTINCT "
+            + key.quoted() + " FROM " + LOCATED + " l WHERE " + monthIn(e.getValue()) + ") p WHERE " + key.equal("t", "p"));
+      }
+      Db.execute(c, "INSERT INTO " + plan.staging().quoted() + " (" + plan.quotedColumns() + ") SELECT "
+          + plan.quotedColumns() + " FROM " + plan.table().quoted() + " o WHERE (" + key.quoted("o") + ") IN (SELECT "
+          + key.quoted() + " FROM " + DELTA + ")");
+    }
+    Db.execute(c, "DELETE FROM " + LOCATED);
+    return keys;
+  }
+
+  /** The partition of each logged month, with the months it holds. */
+  public Map<String, List<LocalDate>> byPartition(List<LocalDate> months) {
+    Map<String, List<LocalDate>> out = new TreeMap<>();
+    for (LocalDate m : months) {
+      out.computeIfAbsent(plan.partitionOf(m), k -> new ArrayList<>()).add(m);
+    }
+    return out;
+  }
+
+  /** {@code l.month} is one of {@code months} (null: NULL). */
+  private static String monthIn(List<LocalDate> months) {
+    List<String> in = new ArrayList<>();
+    months.stream().filter(m -> m != null).forEach(m -> in.add("'" + m + "'"));
+    return "(" + (in.isEmpty() ? "false" : "l.month IN (" + String.join(", ", in) + ")")
+        + (months.contains(null) ? " OR l.month IS NULL" : "") + ")";
+  }
+
   /** {@code t}'s key has a logged change no round has taken yet (a condition on alias {@code t}). */
   public String pending(String alias) {
     return "EXISTS (SELECT 1 FROM " + plan.changeLog().quoted() + " l WHERE l.round IS NULL AND "
@@ -178,11 +223,7 @@ public final class ChangeCapture {
    * logged in {@code months}, read from {@code partition} by one index lookup per key.
    */
   public String locatedIn(TableRef partition, List<LocalDate> months) {
-    List<String> in = new ArrayList<>();
-    months.stream().filter(m -> m != null).forEach(m -> in.add("'" + m + "'"));
-    String where = (in.isEmpty() ? "false" : "l.month IN (" + String.join(", ", in) + ")")
-        + (months.contains(null) ? " OR l.month IS NULL" : "");
-    return "SELECT x.tid, x.r FROM (SELECT DISTINCT " + key.quoted() + " FROM " + LOCATED + " l WHERE " + where
+    return "SELECT x.tid, x.r FROM (SELECT DISTINCT " + key.quoted() + " FROM " + LOCATED + " l WHERE " + monthIn(months)
         + ") p CROSS JOIN LATERAL (SELECT t.tableoid AS tid, t::text AS r FROM " + partition.quoted() + " t WHERE "
         + key.equal("t", "p") + " OFFSET 0) x";
   }

@@ -1,12 +1,10 @@
 package org.warehouse.pipelines.repartition;
 
 import java.sql.Connection;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
@@ -112,7 +110,7 @@ final class OnlineMigration extends Migration {
     LockTimeouts.execute(c, "LOCK TABLE " + plan.table().quoted() + " IN ACCESS EXCLUSIVE MODE", plan.table().toString(),
         timeout, "long queries or transactions are using it");
     long lockWait = System.nanoTime() - t0;
-    long last = capture.applyRound(c);
+    long last = capture.applyLastRound(c);
     long applied = System.nanoTime();
     long changed = capture.collectChangedSince(c, verifiedRound);
     String inChanged = capture.inDelta("t");
@@ -132,12 +130,9 @@ final class OnlineMigration extends Migration {
 
   /** Per partition holding changed keys' logged months, the query reading their rows there (see {@link ChangeCapture}). */
   private List<String> locatedBranches() throws java.sql.SQLException {
-    Map<String, List<LocalDate>> months = new TreeMap<>();
-    for (LocalDate m : capture.monthsChanged(c)) {
-      months.computeIfAbsent(plan.partitionOf(m), k -> new ArrayList<>()).add(m);
-    }
     List<String> branches = new ArrayList<>();
-    months.forEach((partition, in) -> branches.add(capture.locatedIn(plan.table().withName(partition), in)));
+    capture.byPartition(capture.monthsChanged(c))
+        .forEach((partition, in) -> branches.add(capture.locatedIn(plan.table().withName(partition), in)));
     return branches;
   }
 
