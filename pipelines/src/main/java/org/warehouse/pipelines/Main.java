@@ -66,6 +66,10 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    if (System.getenv("WH_DEBUG") != null) { // Flink's task failure logs, off by default (simplelogger.properties)
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.flink", "error");
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.beam.runners.flink.FlinkRunner", "error");
+    }
     System.setOut(BeamStdoutFilter.wrap(System.out)); // Beam's JdbcIO prints debug lines there
     FlinkShutdownNoise.install(); // a known Flink exit-time stack trace after finished runs
     System.exit(run(args, System.out, System.err, launch ->
