@@ -1,7 +1,9 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.aggregate;
 
 import java.sql.Connection;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.warehouse.pipelines.GeneratePipeline;
+import org.warehouse.pipelines.LoadReferencePipeline;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 

@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.aggregate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import org.warehouse.pipelines.Main;
 import org.junit.Before;
 import org.junit.ClassRule;
 import org.junit.Test;

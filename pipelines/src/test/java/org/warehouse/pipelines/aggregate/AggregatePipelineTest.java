@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.aggregate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import org.warehouse.pipelines.Main;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -92,7 +93,7 @@ public class AggregatePipelineTest {
           AggregateTestData.args(DB, "direct", "--partitions=2")));
       assertEquals(before, AggregateOracle.checksumAll(c));
       assertEquals("no staging tables left behind", 0,
-          Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'"));
+          Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging%'"));
       assertEquals("every agg table has its primary key", AggTable.values().length,
           Db.queryLong(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conname LIKE 'agg\\_%\\_pkey'"));
     }
