@@ -21,9 +21,11 @@ import org.warehouse.transforms.births.Dimensions;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.births.FormatAggregates;
 import org.warehouse.transforms.births.ReadBirths;
+import org.warehouse.transforms.jdbc.ConnectionLoss;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
+import org.warehouse.transforms.jdbc.WarehouseException;
 import org.warehouse.transforms.jdbc.WriteByCopy;
 
 /**
@@ -95,7 +97,10 @@ public final class AggregatePipeline {
           Reconcile.verify(c, plan, stats, snapshot.dimensions().stateCodes());
           timings(report, checked - started, piped - checked, System.nanoTime() - piped);
           Publish.publish(c, plan, lock, progress, report);
-        } catch (Exception | Error e) {
+        } catch (Exception e) {
+          Staging.dropQuietly(db, PIPELINE, plan.staging().values());
+          throw oneLineCause(e);
+        } catch (Error e) {
           Staging.dropQuietly(db, PIPELINE, plan.staging().values());
           throw e;
         }
@@ -137,6 +142,16 @@ public final class AggregatePipeline {
     for (AggTable t : AggTable.values()) {
       Db.execute(c, t.createTableSql(plan.staging().get(t)));
     }
+  }
+
+  /** A connection the server ended (anywhere in the run) said in one line; other failures as they are. */
+  private static Exception oneLineCause(Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof WarehouseException) {
+        return e;
+      }
+    }
+    return ConnectionLoss.isConnectionLoss(e) ? ConnectionLoss.explain(e, "building the agg tables; " + UNCHANGED) : e;
   }
 
   private static void timings(RunReport report, long checkNanos, long pipelineNanos, long verifyNanos) {
