@@ -2,6 +2,7 @@ package org.warehouse.pipelines.aggregate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertEquals;
 
@@ -82,6 +83,18 @@ public class AggregatePipelineTest {
           Db.queryLong(c, "SELECT total_births FROM agg_state_daily WHERE state_code = 53 AND birth_date = '2023-07-07'"));
       assertEquals(3, Db.queryLong(c, "SELECT count(*) FROM agg_region_daily WHERE birth_date IN "
           + "('2016-02-29', '2020-02-29', '2024-02-29') AND region_code = 3"));
+    }
+  }
+
+  @Test
+  public void generatedBirthsExerciseTheCategoryRule() throws Exception {
+    try (Connection c = DB.connect()) {
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fact_births WHERE gestational_weeks IS NULL "
+          + "AND gestation_category BETWEEN 1 AND 4"), greaterThan(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fact_births WHERE prenatal_visits IS NULL "
+          + "AND prenatal_category = 4"), greaterThan(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fact_births WHERE gestational_weeks IS NOT NULL "
+          + "AND gestation_category IS NOT NULL"), greaterThan(0L));
     }
   }
 

@@ -22,7 +22,9 @@ public final class BirthRecordMapper {
         intOrNull(rs, 7),
         intOrNull(rs, 8),
         intOrNull(rs, 9),
-        intOrNull(rs, 10));
+        intOrNull(rs, 10),
+        intOrNull(rs, 11),
+        intOrNull(rs, 12));
   }
 
   private static int intOrNull(ResultSet rs, int col) throws SQLException {

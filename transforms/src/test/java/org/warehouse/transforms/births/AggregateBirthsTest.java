@@ -104,4 +104,31 @@ public class AggregateBirthsTest {
         "350000\t2019\t1", "990000\t2020\t1", "0\t2020\t1");
     p.run().waitUntilFinish();
   }
+
+  @Test
+  public void categoriesCountOnlyWhereWeeksOrVisitsAreUnknown() {
+    PCollection<KV<String, String>> out = aggregate(
+        // weeks, visits, then GESTACAO and CONSULTAS; one year each so every line shows one birth
+        category(2015, N, N, 4, 4), // only categories: preterm (4 = 32–36 weeks), adequate (4 = 7+)
+        category(2016, 38, 6, 4, 4), // known weeks and visits win over disagreeing categories
+        category(2017, 36, 7, 5, 3), // the same the other way round
+        category(2018, N, N, 5, 3), // categories that are neither
+        category(2019, N, N, 1, 1), // under 22 weeks; no visits
+        category(2020, N, N, N, N), // nothing known: counts in neither
+        category(2021, N, N, 9, 9)); // "ignored" codes, should a row carry them: counts in neither
+    PAssert.that(linesOf(out, "agg_yearly")).containsInAnyOrder(
+        "2015\t1\t0\t0\t0\t0\t0\t1\t0\t1\t\\N",
+        "2016\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N",
+        "2017\t1\t0\t0\t0\t0\t0\t1\t0\t1\t\\N",
+        "2018\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N",
+        "2019\t1\t0\t0\t0\t0\t0\t1\t0\t0\t\\N",
+        "2020\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N",
+        "2021\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N");
+    p.run().waitUntilFinish();
+  }
+
+  private static BirthRecord category(int year, int weeks, int visits, int gestationCategory, int prenatalCategory) {
+    return new BirthRecord(day(year + "-06-01"), 355030, N, N, N, weeks, N, N, visits, gestationCategory,
+        prenatalCategory);
+  }
 }
