@@ -30,21 +30,6 @@ public final class BirthRecord {
   /** DATASUS CONSULTAS 1..4 (1: none, 2: 1–3, 3: 4–6, 4: 7+ visits), or NULL. */
   public final int prenatalCategory;
 
-  /** A birth without the categorical gestation and prenatal fields (both NULL). */
-  public BirthRecord(
-      int epochDay,
-      int municipalityCode6,
-      int cnesCode,
-      int sex,
-      int birthWeightG,
-      int gestationalWeeks,
-      int motherAge,
-      int deliveryType,
-      int prenatalVisits) {
-    this(epochDay, municipalityCode6, cnesCode, sex, birthWeightG, gestationalWeeks, motherAge, deliveryType,
-        prenatalVisits, NULL, NULL);
-  }
-
   public BirthRecord(
       int epochDay,
       int municipalityCode6,

@@ -11,10 +11,12 @@ public class CodersAndKeysTest {
   @Test
   public void birthRecordCoderRoundTripsNullsAndNegativeDays() throws Exception {
     CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
-        new BirthRecord(-365, 355030, BirthRecord.NULL, 1, 3000, BirthRecord.NULL, 19, 2, 0));
+        new BirthRecord(-365, 355030, BirthRecord.NULL, 1, 3000, BirthRecord.NULL, 19, 2, 0,
+            BirthRecord.NULL, BirthRecord.NULL));
     CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
         new BirthRecord(19000, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL,
-            BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL));
+            BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL,
+            BirthRecord.NULL));
     CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
         new BirthRecord(0, 355030, 2000001, 2, 3000, BirthRecord.NULL, 19, 2, BirthRecord.NULL, 4, 1));
     CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
