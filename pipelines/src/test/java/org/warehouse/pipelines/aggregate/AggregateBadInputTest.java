@@ -96,6 +96,17 @@ public class AggregateBadInputTest {
   }
 
   @Test
+  public void badCountsExitTwoBeforeConnecting() {
+    String nowhere = "--jdbcUrl=jdbc:postgresql://127.0.0.1:1/nowhere";
+    assertEquals(2, run("aggregate", "--runner=DirectRunner", nowhere, "--partitions=-1"));
+    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--partitions must be at least 0 (got -1)"));
+    assertEquals(2, run("aggregate", "--runner=DirectRunner", nowhere, "--lockTimeoutSeconds=0"));
+    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--lockTimeoutSeconds must be at least 1 (got 0)"));
+    assertEquals(2, run("generate", "--runner=DirectRunner", nowhere, "--births=-1"));
+    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--births must be at least 0 (got -1)"));
+  }
+
+  @Test
   public void secondRunWhileTheFirstHoldsTheLockExitsThree() throws Exception {
     try (Connection holder = DB.connect()) {
       Db.queryLong(holder, "SELECT count(*) FROM (SELECT pg_advisory_lock(hashtext('warehouse-pipelines:aggregate'))) x");
