@@ -99,7 +99,7 @@ public final class AggregatePipeline {
           Publish.publish(c, plan, lock, progress, report);
         } catch (Exception e) {
           Staging.dropQuietly(db, PIPELINE, plan.staging().values());
-          throw oneLineCause(e);
+          throw oneLineCause(e, snapshot);
         } catch (Error e) {
           Staging.dropQuietly(db, PIPELINE, plan.staging().values());
           throw e;
@@ -144,12 +144,18 @@ public final class AggregatePipeline {
     }
   }
 
-  /** A connection the server ended (anywhere in the run) said in one line; other failures as they are. */
-  private static Exception oneLineCause(Exception e) {
+  /**
+   * A connection the server ended, anywhere in the run, said in one line (a reader that could not import
+   * the snapshot because the snapshot's session ended included); other failures as they are.
+   */
+  private static Exception oneLineCause(Exception e, FactSnapshot snapshot) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof WarehouseException) {
         return e;
       }
+    }
+    if (!snapshot.isOpen()) {
+      return ConnectionLoss.explain(e, "the fact table was read in the run's snapshot (its session ended); " + UNCHANGED);
     }
     return ConnectionLoss.isConnectionLoss(e) ? ConnectionLoss.explain(e, "building the agg tables; " + UNCHANGED) : e;
   }

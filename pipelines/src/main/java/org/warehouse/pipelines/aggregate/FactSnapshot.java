@@ -108,6 +108,15 @@ final class FactSnapshot implements AutoCloseable {
     return dimensions;
   }
 
+  /** False once the snapshot's session has ended (readers that have not imported it yet then fail). */
+  boolean isOpen() {
+    try {
+      return session.isValid(5);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
   /**
    * Ends the snapshot's session, and with it its read-only transaction and locks (closing a session
    * rolls back its open transaction on the server; a session already gone has nothing left to end).

@@ -16,6 +16,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -72,9 +73,11 @@ public class AggregateFaultTest {
     assertTrue("the run ended", runner.awaitTermination(WAIT_MILLIS, TimeUnit.MILLISECONDS));
   }
 
+  /** DirectRunner options; 4 partitions unless {@code more} says otherwise. */
   private static AggregatePipeline.AggregateOptions options(String... more) {
-    return AggregateTestData.options(AggregatePipeline.AggregateOptions.class,
-        AggregateTestData.args(DB, "direct", AggregatePipelineTest.concat(new String[] {"--partitions=4"}, more)));
+    boolean partitions = Arrays.stream(more).anyMatch(a -> a.startsWith("--partitions="));
+    return AggregateTestData.options(AggregatePipeline.AggregateOptions.class, AggregateTestData.args(DB, "direct",
+        partitions ? more : AggregatePipelineTest.concat(new String[] {"--partitions=4"}, more)));
   }
 
   /**
@@ -218,6 +221,35 @@ public class AggregateFaultTest {
     assertEquals("no staging tables left", 0, stagingTables(holder));
     AggregatePipeline.run(options());
     AggregateOracle.assertEveryTableMatchesOracle(holder);
+  }
+
+  @Test
+  public void aSnapshotSessionEndedBeforeEveryReaderImportedItFailsInOneLine() throws Exception {
+    Db.execute(holder, "DELETE FROM fact_births WHERE birth_id % 83 = 0");
+    String before = AggregateOracle.checksumAll(holder);
+    String oids = oids(holder);
+    holdGates();
+    // one worker thread: the first range's reader waits at the gate, the other seven have not imported yet
+    Future<?> run = runner.submit(() -> AggregatePipeline.run(options("--partitions=8", "--targetParallelism=1"),
+        new RunReport("aggregate"), new Gate(false)));
+    awaitRows(holder, "a reader at the gate", waitingOn(GATE), run);
+    assertEquals("true", Db.queryString(holder, "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity "
+        + "WHERE datname = current_database() AND application_name = '" + FactSnapshot.APPLICATION_NAME + "'"));
+    awaitRows(holder, "the snapshot's session to end",
+        "SELECT count(*) FROM (SELECT 1) x WHERE (" + sessions(FactSnapshot.APPLICATION_NAME, "") + ") = 0", run);
+    openGates();
+    try {
+      run.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+      fail("the run succeeded although most ranges could not be read in its snapshot");
+    } catch (ExecutionException e) {
+      assertTrue(String.valueOf(e.getCause()), e.getCause() instanceof WarehouseException);
+      assertThat(e.getCause().getMessage(), containsString("the server closed the connection"));
+      assertThat(e.getCause().getMessage(), containsString("snapshot (its session ended); agg tables unchanged"));
+      assertThat(e.getCause().getMessage(), not(containsString("\n")));
+    }
+    assertEquals(before, AggregateOracle.checksumAll(holder));
+    assertEquals(oids, oids(holder));
+    assertEquals("no staging tables left", 0, stagingTables(holder));
   }
 
   @Test
