@@ -1,6 +1,7 @@
 package org.warehouse.pipelines.aggregate;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -80,7 +81,6 @@ public final class AggregatePipeline {
     try (PipelineLock lock = PipelineLock.acquire(db, PIPELINE);
         Connection c = db.connect("warehouse-aggregate")) {
       PipelineResult result;
-      long unmatched;
       try (FactSnapshot snapshot = FactSnapshot.open(db, plan)) {
         FactSnapshot.FactStats stats = snapshot.stats();
         progress.say("aggregate: %s has %s rows (birth_id %d..%d); %d tables to build", plan.fact(),
@@ -104,12 +104,7 @@ public final class AggregatePipeline {
           Staging.dropQuietly(db, PIPELINE, plan.staging().values());
           throw e;
         }
-        report.detail("factRows", stats.rows());
-        unmatched = Db.queryLong(c, "SELECT coalesce(sum(total_births), 0) FROM " + plan.unmatchedTarget().quoted());
-        report.detail("unmatchedMunicipalityBirths", unmatched);
-        progress.say("aggregate: done in %s; %s births, %s with a residence code no municipality has (listed in %s)",
-            Progress.seconds(System.nanoTime() - started), Progress.rows(stats.rows()), Progress.rows(unmatched),
-            plan.unmatchedTarget());
+        summary(c, plan, stats.rows(), started, progress, report);
       }
       return result;
     }
@@ -158,6 +153,15 @@ public final class AggregatePipeline {
       return ConnectionLoss.explain(e, "the fact table was read in the run's snapshot (its session ended); " + UNCHANGED);
     }
     return ConnectionLoss.isConnectionLoss(e) ? ConnectionLoss.explain(e, "building the agg tables; " + UNCHANGED) : e;
+  }
+
+  private static void summary(Connection c, AggregatePlan plan, long factRows, long started, Progress progress,
+      RunReport report) throws SQLException {
+    long unmatched = Db.queryLong(c, "SELECT coalesce(sum(total_births), 0) FROM " + plan.unmatchedTarget().quoted());
+    report.detail("factRows", factRows).detail("unmatchedMunicipalityBirths", unmatched);
+    progress.say("aggregate: done in %s; %s births, %s with a residence code no municipality has (listed in %s)",
+        Progress.seconds(System.nanoTime() - started), Progress.rows(factRows), Progress.rows(unmatched),
+        plan.unmatchedTarget());
   }
 
   private static void timings(RunReport report, long checkNanos, long pipelineNanos, long verifyNanos) {
