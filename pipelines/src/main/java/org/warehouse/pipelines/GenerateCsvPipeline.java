@@ -29,8 +29,9 @@ import org.warehouse.transforms.births.SyntheticBirths;
 import org.warehouse.transforms.ingest.SinascCsvWriter;
 
 /**
- * generate-csv: writes SINASC-style CSV exports from the same deterministic generator as {@code
- * generate}, with a fraction of the lines damaged (see {@link SinascCsvWriter}). Needs no database:
+ * generate-csv: writes SINASC-style CSV exports (or, with {@code --format=dbc}, DATASUS .dbc files) from
+ * the same deterministic generator as {@code generate}, with a fraction of the lines damaged (see {@link
+ * SinascCsvWriter}). Needs no database:
  * the municipality codes and names come from the bundled IBGE reference CSV. Files are written in
  * parallel, one thread per file (at most one per core).
  */
@@ -75,6 +76,14 @@ public final class GenerateCsvPipeline {
     boolean getGzip();
 
     void setGzip(boolean value);
+
+    @Description("csv (SINASC-style ;-delimited text) or dbc (DATASUS .dbc files DNAC2015.dbc, DNAL2015.dbc, ...:"
+        + " the 61-field 2019 layout, PKWare DCL compressed; damage: bad date, bad weight, unknown code, and"
+        + " records flagged deleted)")
+    @Default.String("csv")
+    String getFormat();
+
+    void setFormat(String value);
   }
 
   private GenerateCsvPipeline() {}
@@ -93,16 +102,18 @@ public final class GenerateCsvPipeline {
     } catch (Exception e) {
       throw new IllegalArgumentException("unknown --encoding " + o.getEncoding() + " (use ISO-8859-1 or UTF-8)");
     }
+    SinascCsvWriter.Format format = format(o.getFormat());
     Progress progress = Progress.stdout();
     Path dir = Path.of(o.getOut());
     Files.createDirectories(dir);
     Map<Integer, String> names = municipalityNames();
     int[] codes = names.keySet().stream().mapToInt(Integer::intValue).toArray();
     SinascCsvWriter writer = new SinascCsvWriter(new SyntheticBirths(codes, o.getSeed()), names, o.getBirths(),
-        o.getFiles(), o.getBadRate(), o.getSeed(), cs, o.getGzip(), o.getBom());
+        o.getFiles(), o.getBadRate(), o.getSeed(), cs, o.getGzip(), o.getBom(), format);
     long started = System.nanoTime();
     progress.say("generate-csv: %s births (seed %d) into %d file(s) in %s, %s, %.4f of the lines damaged",
-        Progress.rows(o.getBirths()), o.getSeed(), o.getFiles(), dir, cs.name() + (o.getGzip() ? " gzip" : ""),
+        Progress.rows(o.getBirths()), o.getSeed(), o.getFiles(), dir,
+        (format == SinascCsvWriter.Format.DBC ? ".dbc " : "") + cs.name() + (o.getGzip() ? " gzip" : ""),
         o.getBadRate());
     ExecutorService pool = Executors.newFixedThreadPool(
         Math.max(1, Math.min(o.getFiles(), Runtime.getRuntime().availableProcessors())));
@@ -117,8 +128,8 @@ public final class GenerateCsvPipeline {
       for (Future<SinascCsvWriter.FileResult> f : futures) {
         SinascCsvWriter.FileResult r = f.get();
         results.add(r);
-        progress.step(++i, futures.size(), "%s  %s lines, %d damaged", r.path.getFileName(), Progress.rows(r.lines),
-            r.damaged.size());
+        progress.step(++i, futures.size(), "%s  %s lines, %d damaged%s", r.path.getFileName(),
+            Progress.rows(r.lines), r.damaged.size(), r.deleted.isEmpty() ? "" : ", " + r.deleted.size() + " deleted");
       }
     } finally {
       pool.shutdownNow();
@@ -126,9 +137,20 @@ public final class GenerateCsvPipeline {
     long lines = results.stream().mapToLong(r -> r.lines).sum();
     long damaged = results.stream().mapToLong(r -> r.damaged.size()).sum();
     report.counter("lines", lines).counter("damagedLines", damaged).detail("out", dir.toString());
+    if (format == SinascCsvWriter.Format.DBC) {
+      report.counter("deletedRecords", results.stream().mapToLong(r -> r.deleted.size()).sum());
+    }
     progress.say("generate-csv: %s lines (%s damaged) in %s", Progress.rows(lines), Progress.rows(damaged),
         Progress.seconds(System.nanoTime() - started));
     return results;
+  }
+
+  static SinascCsvWriter.Format format(String value) {
+    switch (value.toLowerCase(java.util.Locale.ROOT)) {
+      case "csv": return SinascCsvWriter.Format.CSV;
+      case "dbc": return SinascCsvWriter.Format.DBC;
+      default: throw new IllegalArgumentException("unknown --format " + value + " (use csv or dbc)");
+    }
   }
 
   /** municipality_code6 → name, from the IBGE reference CSV bundled on the classpath. */

@@ -21,6 +21,7 @@ import org.junit.ClassRule;
 import org.junit.Test;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.dedupe.DedupeSql;
+import org.warehouse.pipelines.dedupe.DedupePipeline;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 
@@ -30,6 +31,14 @@ public class DedupeConcurrencyTest {
 
   private static final String NOT_NULL = "a IS NOT NULL AND b IS NOT NULL";
   private static final String ANY_NULL = "(a IS NULL OR b IS NULL)";
+  /** A pg_class condition matching the run's work tables ({@code t__dedupe_keep_<run id>}, {@code t__dedupe_copy_…}). */
+  static final String WORK_TABLE = "relname LIKE 't\\_\\_dedupe\\_%'";
+
+  /** The one work table of {@code kind} (keep, copy) in {@code schema}, as schema.name. */
+  static String workTable(Connection c, String schema, String kind) throws java.sql.SQLException {
+    return schema + "." + Db.queryString(c, "SELECT relname FROM pg_class WHERE relnamespace = '" + schema
+        + "'::regnamespace AND relname LIKE 't\\_\\_dedupe\\_" + kind + "\\_%'");
+  }
 
   @Test
   public void rowsInsertedByAnotherConnectionDuringTheRunAreNotLost() throws Exception {
@@ -55,11 +64,11 @@ public class DedupeConcurrencyTest {
     try {
       DedupePipeline.run(options(DB, "--table=" + schema + ".t", "--naturalKey=a,b", "--partialInDatabase=false"),
           report);
-      Thread.sleep(300); // keep writing after the constraint exists
+      etl.awaitMore(20); // keep writing after the constraint exists
     } finally {
       etl.stop();
     }
-    List<long[]> inserted = etl.inserted;
+    List<EtlRow> inserted = etl.inserted;
     java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
     assertThat("the ETL inserted between snapshot and final step",
         ((Number) details.get(schema + ".t.insertedDuringRun")).longValue(), greaterThan(0L));
@@ -71,16 +80,16 @@ public class DedupeConcurrencyTest {
    * backup holds every row up to the snapshot and, after it, only removed rows, and the table is exactly
    * the survivor rule applied to everything that ever existed (table ∪ backup).
    */
-  static void assertNothingLost(String schema, List<long[]> inserted) throws Exception {
+  static void assertNothingLost(String schema, List<EtlRow> inserted) throws Exception {
     String t = schema + ".t";
     String backup = schema + ".t_dedupe_backup";
     try (Connection c = DB.connect()) {
-      for (long[] r : inserted) {
-        long found = Db.queryLong(c, "SELECT (SELECT count(*) FROM " + t + " WHERE id = " + r[0] + ") + (SELECT count(*) "
-            + "FROM " + backup + " WHERE id = " + r[0] + ")");
-        assertThat("ETL row id " + r[0], found, greaterThan(0L));
-        assertThat("key " + r[1] + "," + r[2], Db.queryLong(c, "SELECT count(*) FROM " + t + " WHERE a = " + r[1]
-            + " AND b = " + r[2]), equalTo(1L));
+      for (EtlRow r : inserted) {
+        long found = Db.queryLong(c, "SELECT (SELECT count(*) FROM " + t + " WHERE id = " + r.id() + ") + (SELECT count(*) "
+            + "FROM " + backup + " WHERE id = " + r.id() + ")");
+        assertThat("ETL row id " + r.id(), found, greaterThan(0L));
+        assertThat("key " + r.a() + "," + r.b(), Db.queryLong(c, "SELECT count(*) FROM " + t + " WHERE a = " + r.a()
+            + " AND b = " + r.b()), equalTo(1L));
       }
       long snapshot = Db.queryLong(c, "SELECT (obj_description('" + backup + "'::regclass, 'pg_class')::json"
           + "->>'snapshotMaxId')::bigint");
@@ -95,22 +104,46 @@ public class DedupeConcurrencyTest {
     assertThat(inserted.size(), greaterThan(10));
   }
 
+  /** A row the fake ETL inserted: its id and natural key (a, b). */
+  record EtlRow(long id, long a, long b) {}
+
   /**
    * The broken ETL on another connection: ON CONFLICT DO NOTHING without a target, every 3 ms a newer
-   * sync of an old key or a new key; remembers {id, a, b} of every row it inserted.
+   * sync of an old key or a new key; remembers every row it inserted.
    */
   static final class FakeEtl {
-    final List<long[]> inserted = new ArrayList<>();
+    final List<EtlRow> inserted = new ArrayList<>();
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private Thread thread;
 
-    static FakeEtl start(String schema) throws InterruptedException {
+    static FakeEtl start(String schema) throws Exception {
       FakeEtl f = new FakeEtl();
       f.thread = new Thread(() -> f.run(schema), "fake-etl");
       f.thread.start();
-      Thread.sleep(300);
+      f.awaitMore(20);
       return f;
+    }
+
+    /** Waits (bounded) until the ETL has inserted {@code n} more rows than now. */
+    void awaitMore(int n) throws Exception {
+      int target;
+      synchronized (inserted) {
+        target = inserted.size() + n;
+      }
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (true) {
+        synchronized (inserted) {
+          if (inserted.size() >= target) {
+            return;
+          }
+        }
+        if (failure.get() != null) {
+          throw failure.get();
+        }
+        assertThat("the ETL inserts " + n + " rows within 60 s", System.nanoTime() < deadline, equalTo(true));
+        Thread.sleep(5);
+      }
     }
 
     private void run(String schema) {
@@ -126,7 +159,7 @@ public class DedupeConcurrencyTest {
           try (ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
               synchronized (inserted) {
-                inserted.add(new long[] {rs.getLong(1), a, i % 3});
+                inserted.add(new EtlRow(rs.getLong(1), a, i % 3));
               }
             }
           }
@@ -163,7 +196,7 @@ public class DedupeConcurrencyTest {
     RunReport report = new RunReport("dedupe");
     try {
       DedupePipeline.run(options(DB, "--table=fkp.t", "--naturalKey=a,b"), report);
-      Thread.sleep(300);
+      etl.awaitMore(20);
     } finally {
       etl.stop();
     }
@@ -246,11 +279,17 @@ public class DedupeConcurrencyTest {
         nonBlockingNanos = System.nanoTime() - started;
         assertThat("dedupe waits for the reader", Db.queryLong(monitor, "SELECT count(*) FROM pg_locks WHERE relation = "
             + "'lck.t'::regclass AND NOT granted AND mode = 'AccessExclusiveLock'"), equalTo(1L));
-        assertThat("pipeline done before the lock", Db.queryLong(monitor, "SELECT count(*) FROM lck.t__dedupe_keep"),
-            equalTo(expectedKept));
-        // (the final step has renamed the copy in its open transaction: read the statistics, which take no lock)
-        assertThat("backup written before the lock", Db.queryLong(monitor, "SELECT n_tup_ins FROM pg_stat_user_tables "
-            + "WHERE relid = 'lck.t__dedupe_copy'::regclass"), equalTo(rows));
+        assertThat("pipeline done before the lock", Db.queryLong(monitor, "SELECT count(*) FROM "
+            + workTable(monitor, "lck", "keep")), equalTo(expectedKept));
+        // (the final step has renamed the copy in its open transaction: read the statistics, which take no lock;
+        // the copy's idle worker connection reports them within PostgreSQL's stats interval, so poll, bounded)
+        String copied = "SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables WHERE schemaname = 'lck' "
+            + "AND relname LIKE 't\\_\\_dedupe\\_copy\\_%'";
+        long statsDeadline = System.nanoTime() + 30_000_000_000L;
+        while (Db.queryLong(monitor, copied) < rows && System.nanoTime() < statsDeadline) {
+          Thread.sleep(50);
+        }
+        assertThat("backup written before the lock", Db.queryLong(monitor, copied), equalTo(rows));
         assertThat("the reader still sees every row", Db.queryLong(reader, "SELECT count(*) FROM lck.t"), equalTo(rows));
       } finally {
         reader.commit(); // on a failed assertion too: let the run finish before the next test
@@ -280,8 +319,8 @@ public class DedupeConcurrencyTest {
     java.util.Map<?, ?> details = (java.util.Map<?, ?>) report.toMap("x", 0, null).get("details");
     try (Connection c = DB.connect()) {
       assertThat(checksum(c, "dry.t"), equalTo(before));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep') "
-          + "AND relnamespace = 'dry'::regnamespace"), equalTo(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE (relname = 't_dedupe_backup' OR "
+          + WORK_TABLE + ") AND relnamespace = 'dry'::regnamespace"), equalTo(0L));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'dry.t'::regclass AND contype = 'u'"),
           equalTo(0L));
       long distinct = Db.queryLong(c, "SELECT count(DISTINCT (a, b)) FROM dry.t WHERE " + NOT_NULL);
@@ -322,10 +361,10 @@ public class DedupeConcurrencyTest {
       Db.execute(c, "CREATE TABLE " + schema + ".before AS SELECT * FROM " + schema + ".t");
       Db.execute(c, "CREATE TABLE " + schema + ".deleted (id bigint)");
       Db.execute(c, "CREATE FUNCTION " + schema + ".delete_a_survivor() RETURNS event_trigger LANGUAGE plpgsql "
-          + "AS $$ BEGIN IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() "
-          + "WHERE object_identity = '" + schema + ".t__dedupe_keep') THEN "
-          + "WITH d AS (DELETE FROM " + schema + ".t WHERE id = (SELECT max(id) FROM " + schema + ".t__dedupe_keep) "
-          + "RETURNING id) INSERT INTO " + schema + ".deleted SELECT id FROM d; END IF; END $$");
+          + "AS $$ DECLARE keep text; BEGIN SELECT object_identity INTO keep FROM pg_event_trigger_ddl_commands() "
+          + "WHERE object_identity LIKE '" + schema + ".t\\_\\_dedupe\\_keep\\_%' LIMIT 1; IF keep IS NOT NULL THEN "
+          + "EXECUTE format('WITH d AS (DELETE FROM " + schema + ".t WHERE id = (SELECT max(id) FROM %s) "
+          + "RETURNING id) INSERT INTO " + schema + ".deleted SELECT id FROM d', keep); END IF; END $$");
       Db.execute(c, "CREATE EVENT TRIGGER gone_delete_a_survivor ON ddl_command_end WHEN TAG IN ('ALTER TABLE') "
           + "EXECUTE FUNCTION " + schema + ".delete_a_survivor()");
     }
@@ -346,8 +385,8 @@ public class DedupeConcurrencyTest {
       // the table is what it was minus the one row deleted
       Db.execute(c, "DELETE FROM " + schema + ".before WHERE id = " + deleted);
       assertThat(afterDelete, equalTo(checksum(c, schema + ".before")));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep', "
-          + "'t__dedupe_copy') AND relnamespace = '" + schema + "'::regnamespace"), equalTo(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE (relname = 't_dedupe_backup' OR "
+          + WORK_TABLE + ") AND relnamespace = '" + schema + "'::regnamespace"), equalTo(0L));
       assertThat("no unique constraint added", Db.queryLong(c, "SELECT count(*) FROM pg_constraint "
           + "WHERE conrelid = '" + schema + ".t'::regclass AND contype = 'u'"), equalTo(0L));
     }
@@ -371,8 +410,8 @@ public class DedupeConcurrencyTest {
     assertThat(e, containsString("t_a_b_key"));
     try (Connection c = DB.connect()) {
       assertThat(checksum(c, "fail.t"), equalTo(before));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_dedupe_backup', 't__dedupe_keep', "
-          + "'t__dedupe_copy') AND relnamespace = 'fail'::regnamespace"),
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE (relname = 't_dedupe_backup' OR "
+          + WORK_TABLE + ") AND relnamespace = 'fail'::regnamespace"),
           equalTo(0L));
     }
     // Usage errors exit 2 with the cause.

@@ -24,7 +24,7 @@ public class DedupeGenerateTest {
   }
 
   @Test
-  public void profileMatchesTheIssueScaledAndTheSameSeedGivesTheSameRows() throws Exception {
+  public void profileMatchesTheF1FiguresScaledAndTheSameSeedGivesTheSameRows() throws Exception {
     double f = 0.0005;
     generate();
     Map<ChildTable, String> first = new HashMap<>();
@@ -39,7 +39,7 @@ public class DedupeGenerateTest {
       }
       assertThat(Db.queryLong(c, "SELECT count(*) FROM breezeway.properties"),
           equalTo(org.warehouse.transforms.childtables.SyntheticChildren.parents("properties", f)));
-      // F=1 figures from the issue
+      // the F=1 profile figures
       assertThat(ChildTable.PROPERTY_PHOTOS.rows(1) + "/" + ChildTable.PROPERTY_PHOTOS.unique(1), equalTo("10192750/16113"));
       assertThat(ChildTable.TASK_REQUIREMENTS.rows(1) + "/" + ChildTable.TASK_REQUIREMENTS.unique(1),
           equalTo("24174099/26580"));

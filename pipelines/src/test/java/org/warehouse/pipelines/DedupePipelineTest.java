@@ -16,6 +16,7 @@ import org.junit.ClassRule;
 import org.junit.Test;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.dedupe.DedupeTarget;
+import org.warehouse.pipelines.dedupe.DedupePipeline;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.childtables.ChildTable;
 import org.warehouse.transforms.jdbc.Db;

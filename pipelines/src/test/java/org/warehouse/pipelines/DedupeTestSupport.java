@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.warehouse.pipelines.dedupe.DedupeSql;
+import org.warehouse.pipelines.dedupe.DedupePipeline;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 

@@ -14,7 +14,7 @@ import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
  * One table to deduplicate: its natural key, the "latest" column of the survivor rule, and the
- * names derived from them (constraint, backup and work tables).
+ * names derived from them (constraint, backup table; the work tables are named per run by {@link DedupePlan}).
  *
  * <p>Config file format (one table per line; '#' starts a comment; blank lines ignored):
  *
@@ -129,16 +129,6 @@ public final class DedupeTarget {
    */
   public TableRef backupTable() {
     return table.withSuffix("_dedupe_backup");
-  }
-
-  /** Work table: the backup being written during the run; renamed to {@link #backupTable} by the final step. */
-  public TableRef backupWorkTable() {
-    return table.withSuffix("__dedupe_copy");
-  }
-
-  /** Work table: the ids of the survivors the pipeline chose. */
-  public TableRef keepTable() {
-    return table.withSuffix("__dedupe_keep");
   }
 
   public String quotedKey() {

@@ -7,7 +7,7 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.values.KV;
 
 /**
- * Maps a row of {@link ReadKeyCandidates#projection} — id, latest (epoch µs), key columns as text —
+ * Maps a row of {@link ReadKeyCandidates#rowQuery} — id, latest (epoch µs), key columns as text —
  * to (encoded natural key, {@link Candidate}). The key is prefixed with the table's index, so many
  * tables can share one Combine. A row with a NULL key column gets a key of its own ("N" + id): it
  * never collapses with another row (it is reported and kept, see docs/dedupe.md).

@@ -1,22 +1,32 @@
 package org.warehouse.transforms.dedupe;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
-import org.warehouse.transforms.jdbc.PgDataSourceProvider;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 
 /**
  * Reads (id, latest, natural key) of every row with {@code id} in [minId, snapshotMaxId] in parallel
- * id ranges (JdbcIO.readWithPartitions), as (encoded key, {@link Candidate}). Payload columns are not
- * read: only what the survivor rule needs crosses the wire.
+ * id ranges, as (encoded key, {@link Candidate}). Payload columns are not read: only what the survivor
+ * rule needs crosses the wire. With {@link #inSnapshot} every range is read in the snapshot another
+ * session exported ({@code pg_export_snapshot()}), so all ranges see the table at one moment.
  */
 public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String, Candidate>>> {
   private static final long serialVersionUID = 1L;
@@ -30,11 +40,7 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
   private final long snapshotMaxId;
   private final int partitions;
   private final boolean partialInDatabase;
-
-  public ReadKeyCandidates(JdbcConfig config, int tableIndex, TableRef table, List<String> naturalKey,
-      String latestColumn, long minId, long snapshotMaxId, int partitions) {
-    this(config, tableIndex, table, naturalKey, latestColumn, minId, snapshotMaxId, partitions, false);
-  }
+  private final String snapshotId;
 
   /**
    * @param partialInDatabase each id range is first reduced in PostgreSQL to one (key, group size,
@@ -44,6 +50,12 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
    */
   public ReadKeyCandidates(JdbcConfig config, int tableIndex, TableRef table, List<String> naturalKey,
       String latestColumn, long minId, long snapshotMaxId, int partitions, boolean partialInDatabase) {
+    this(config, tableIndex, table, naturalKey, latestColumn, minId, snapshotMaxId, partitions, partialInDatabase, null);
+  }
+
+  private ReadKeyCandidates(JdbcConfig config, int tableIndex, TableRef table, List<String> naturalKey,
+      String latestColumn, long minId, long snapshotMaxId, int partitions, boolean partialInDatabase,
+      String snapshotId) {
     this.config = config;
     this.tableIndex = tableIndex;
     this.table = table;
@@ -53,6 +65,16 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
     this.snapshotMaxId = snapshotMaxId;
     this.partitions = partitions;
     this.partialInDatabase = partialInDatabase;
+    this.snapshotId = snapshotId;
+  }
+
+  /**
+   * Every range read in {@code snapshotId}, exported by a session whose transaction stays open until the
+   * pipeline ends.
+   */
+  public ReadKeyCandidates inSnapshot(String snapshotId) {
+    return new ReadKeyCandidates(config, tableIndex, table, naturalKey, latestColumn, minId, snapshotMaxId, partitions,
+        partialInDatabase, snapshotId);
   }
 
   /**
@@ -76,51 +98,102 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
         + " WHERE id >= ? AND id < ? GROUP BY " + group + "CASE WHEN " + anyNull + " THEN id END";
   }
 
-  /** JdbcIO's partitioned read selects *: project exactly what the mapper reads, in its order. */
-  public static String projection(TableRef table, List<String> naturalKey, String latestColumn, long snapshotMaxId) {
-    StringBuilder sb = new StringBuilder("(SELECT id, (extract(epoch FROM ")
+  /** Per id range [?, ?): every row's id, latest (epoch µs) and key columns as text, in the mapper's order. */
+  public static String rowQuery(TableRef table, List<String> naturalKey, String latestColumn) {
+    StringBuilder sb = new StringBuilder("SELECT id, (extract(epoch FROM ")
         .append(Sql.quoteIdent(latestColumn)).append(") * 1000000)::bigint AS latest_us");
     for (int i = 0; i < naturalKey.size(); i++) {
       sb.append(", ").append(Sql.quoteIdent(naturalKey.get(i))).append("::text AS k").append(i);
     }
-    return sb.append(" FROM ").append(table.quoted()).append(" WHERE id <= ").append(snapshotMaxId)
-        .append(") AS t").toString();
+    return sb.append(" FROM ").append(table.quoted()).append(" WHERE id >= ? AND id < ?").toString();
+  }
+
+  /** About {@code partitions} id ranges [from, to) covering [minId, snapshotMaxId], at least ~1000 ids each. */
+  List<KV<Long, Long>> ranges() {
+    long span = snapshotMaxId - minId + 1;
+    int n = (int) Math.max(1, Math.min(partitions, span / 1000 + 1));
+    List<KV<Long, Long>> ranges = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ranges.add(KV.of(minId + span * i / n, minId + span * (i + 1) / n));
+    }
+    return ranges;
   }
 
   @Override
   public PCollection<KV<String, Candidate>> expand(PBegin input) {
-    int n = (int) Math.max(1, Math.min(partitions, (snapshotMaxId - minId + 1) / 1000 + 1));
-    if (partialInDatabase) {
-      List<KV<Long, Long>> ranges = new java.util.ArrayList<>();
-      long span = snapshotMaxId - minId + 1;
-      for (int i = 0; i < n; i++) {
-        long from = minId + span * i / n;
-        long to = minId + span * (i + 1) / n;
-        ranges.add(KV.of(from, to));
-      }
-      return input
-          .apply("IdRanges", org.apache.beam.sdk.transforms.Create.of(ranges))
-          .apply("SpreadRanges", org.apache.beam.sdk.transforms.Reshuffle.viaRandomKey())
-          .apply("ReadPartialPerRange", JdbcIO.<KV<Long, Long>, KV<String, Candidate>>readAll()
-              .withDataSourceProviderFn(new PgDataSourceProvider(config, "warehouse-dedupe-read"))
-              .withQuery(partialQuery(table, naturalKey, latestColumn))
-              .withParameterSetter(new RangeQuery())
-              .withRowMapper(new PartialCandidateMapper(tableIndex, table.toString(), naturalKey.size()))
-              .withFetchSize(20_000)
-              .withOutputParallelization(false)
-              .withCoder(KvCoder.of(StringUtf8Coder.of(), Candidate.CandidateCoder.of())));
+    ReadRangeFn read = partialInDatabase
+        ? new ReadRangeFn(config, table, partialQuery(table, naturalKey, latestColumn), snapshotId,
+            new PartialCandidateMapper(tableIndex, table.toString(), naturalKey.size()))
+        : new ReadRangeFn(config, table, rowQuery(table, naturalKey, latestColumn), snapshotId,
+            new KeyCandidateMapper(tableIndex, table.toString(), naturalKey.size()));
+    return input
+        .apply("IdRanges", Create.of(ranges()))
+        .apply("SpreadRanges", Reshuffle.viaRandomKey())
+        .apply(partialInDatabase ? "ReadPartialPerRange" : "ReadRowsPerRange", ParDo.of(read))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), Candidate.CandidateCoder.of()));
+  }
+
+  /**
+   * Reads one id range with {@code query} (two parameters: from, to) on the worker's connection, in one
+   * read-only transaction: in the exported snapshot when there is one, streamed by a cursor either way.
+   */
+  static final class ReadRangeFn extends DoFn<KV<Long, Long>, KV<String, Candidate>> {
+    private static final long serialVersionUID = 1L;
+
+    private final JdbcConfig config;
+    private final TableRef table;
+    private final String query;
+    private final String snapshotId;
+    private final JdbcIO.RowMapper<KV<String, Candidate>> mapper;
+    private transient Connection connection;
+
+    ReadRangeFn(JdbcConfig config, TableRef table, String query, String snapshotId,
+        JdbcIO.RowMapper<KV<String, Candidate>> mapper) {
+      this.config = config;
+      this.table = table;
+      this.query = query;
+      this.snapshotId = snapshotId;
+      this.mapper = mapper;
     }
-    return input.apply(
-        "ReadWithPartitions",
-        JdbcIO.<KV<String, Candidate>>readWithPartitions()
-            .withDataSourceProviderFn(new PgDataSourceProvider(config, "warehouse-dedupe-read"))
-            .withTable(projection(table, naturalKey, latestColumn, snapshotMaxId))
-            .withPartitionColumn("id")
-            .withLowerBound(minId)
-            .withUpperBound(snapshotMaxId + 1)
-            .withNumPartitions(n)
-            .withFetchSize(20_000)
-            .withRowMapper(new KeyCandidateMapper(tableIndex, table.toString(), naturalKey.size()))
-            .withCoder(KvCoder.of(StringUtf8Coder.of(), Candidate.CandidateCoder.of())));
+
+    @Setup
+    public void setup() throws SQLException {
+      connection = config.connect("warehouse-dedupe-read");
+    }
+
+    @ProcessElement
+    public void process(@Element KV<Long, Long> range, OutputReceiver<KV<String, Candidate>> out) throws SQLException {
+      if (snapshotId == null) {
+        Db.inTransaction(connection, () -> read(range, out));
+      } else {
+        Db.inSnapshot(connection, snapshotId, table.quoted(), () -> read(range, out));
+      }
+    }
+
+    private Void read(KV<Long, Long> range, OutputReceiver<KV<String, Candidate>> out) throws SQLException {
+      try (PreparedStatement ps = connection.prepareStatement(query)) {
+        ps.setFetchSize(20_000);
+        ps.setLong(1, range.getKey());
+        ps.setLong(2, range.getValue());
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.output(mapper.mapRow(rs));
+          }
+        }
+      } catch (SQLException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new SQLException("reading ids [" + range.getKey() + ", " + range.getValue() + ") of " + table + ": "
+            + e.getMessage(), e);
+      }
+      return null;
+    }
+
+    @Teardown
+    public void teardown() throws SQLException {
+      if (connection != null) {
+        connection.close();
+      }
+    }
   }
 }

@@ -1,0 +1,401 @@
+package org.warehouse.cluster;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.warehouse.cluster.Scripts.Result;
+import org.warehouse.testing.TestDatabase;
+import org.warehouse.transforms.jdbc.Db;
+
+/**
+ * Faults a scheduler's world produces, against real JVMs started by {@code scripts/run} and a private
+ * PostgreSQL cluster ("faults") that this suite may restart: SIGTERM mid-run, kill -9 while the publish
+ * waits for a lock, a server restart mid-run, and URLs carrying passwords. Each case checks what
+ * production holds (every table's OID, row count and content checksum) before and after, the exit
+ * code, a one-line cause without a stack trace, the report, and that the next run succeeds. At the
+ * end, no output or report of the suite contains a password.
+ */
+public class FaultSuiteTest {
+  private static final String CLUSTER = "faults";
+  @ClassRule public static final TestDatabase DB = new TestDatabase(CLUSTER);
+  @ClassRule public static final TestDatabase TARGET = new TestDatabase(CLUSTER);
+  @ClassRule public static final TestDatabase INGEST = new TestDatabase(CLUSTER);
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+
+  private static final Duration TIMEOUT = Duration.ofMinutes(4);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Everything the suite's runs printed or reported: searched for passwords at the end. */
+  private static final StringBuilder SEEN = new StringBuilder();
+  private static final String FAKE_PASSWORD = "Sup3rS3cretFaultPw";
+
+  @BeforeClass
+  public static void warehouse() throws Exception {
+    ok(run(DB, "load-reference", "--runner=DirectRunner"));
+    ok(run(DB, "generate", "--births=200000", "--seed=11"));
+    ok(run(DB, "aggregate"));
+  }
+
+  @AfterClass
+  public static void noPasswordInAnyOutputOrReport() throws Exception {
+    String all = SEEN.toString();
+    String real = Files.readString(Path.of(DB.passwordFile()), StandardCharsets.UTF_8).strip();
+    assertTrue("the suite saw output", all.length() > 1000);
+    assertThat("the server's password", all, not(containsString(real)));
+    assertThat("a password given in a URL", all, not(containsString(FAKE_PASSWORD)));
+  }
+
+  // ---------------------------------------------------------------- aggregate
+
+  @Test
+  public void aggregateSigtermMidCopyCancelsDropsStagingAndChangesNothing() throws Exception {
+    Map<String, String> before = production(DB, "agg\\_%");
+    Path report = report("aggregate-sigterm");
+    Running r = start(DB, "aggregate", "--partitions=16", "--reportFile=" + report);
+    r.waitForSession(DB, "application_name IN ('warehouse-aggregate-read', 'warehouse-copy-writer') AND state = 'active'");
+    Result res = r.sigterm();
+    assertEquals(res.toString(), 143, res.exitCode);
+    assertThat(res.output, containsString("cancelled"));
+    assertCancelledReport(report);
+    assertEquals("agg tables unchanged", before, production(DB, "agg\\_%"));
+    assertEquals("no staging left", List.of(), workTables(DB, "agg\\_%\\_\\_%"));
+    ok(run(DB, "aggregate"));
+  }
+
+  @Test
+  public void aggregateKilledWhileItsPublishWaitsChangesNothingAndTheNextRunCleansUp() throws Exception {
+    Map<String, String> before = production(DB, "agg\\_%");
+    Running r;
+    try (Connection reader = DB.connect()) {
+      reader.setAutoCommit(false);
+      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE"); // a dashboard's long query
+      r = start(DB, "aggregate");
+      r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND wait_event_type = 'Lock'");
+      r.kill9(DB, "warehouse-aggregate");
+      reader.rollback();
+    }
+    assertEquals("agg tables unchanged", before, production(DB, "agg\\_%"));
+    Result next = run(DB, "aggregate");
+    ok(next);
+    assertThat(next.output, containsString("left by a run that did not finish"));
+    assertEquals("no staging left", List.of(), workTables(DB, "agg\\_%\\_\\_%"));
+  }
+
+  @Test
+  public void aggregateThroughAServerRestartFailsInOneLineAndChangesNothing() throws Exception {
+    Map<String, String> before = production(DB, "agg\\_%");
+    Path report = report("aggregate-restart");
+    Running r = start(DB, "aggregate", "--partitions=16", "--reportFile=" + report);
+    r.waitForSession(DB, "application_name IN ('warehouse-aggregate-read', 'warehouse-copy-writer') AND state = 'active'");
+    restartServer();
+    Result res = r.waitFor();
+    assertEquals(res.toString(), 1, res.exitCode);
+    assertThat(res.output, containsString("aggregate failed: the server closed the connection"));
+    assertThat("no stack trace", res.output, not(containsString("\tat ")));
+    JsonNode rep = JSON.readTree(report.toFile());
+    assertEquals("FAILED", rep.get("status").asText());
+    assertThat(rep.get("error").asText(), containsString("closed the connection"));
+    assertEquals("agg tables unchanged", before, production(DB, "agg\\_%"));
+    ok(run(DB, "aggregate"));
+    assertEquals("no staging left", List.of(), workTables(DB, "agg\\_%\\_\\_%"));
+  }
+
+  // ---------------------------------------------------------------- promote
+
+  @Test
+  public void promoteSigtermAndKillInPublishLeaveTheTargetAsItWas() throws Exception {
+    ok(run(null, "promote", "--include=agg_*,dim_*", "--sourceUrl=" + DB.url(), "--sourceUser=" + DB.user(),
+        "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
+        "--targetPasswordFile=" + TARGET.passwordFile()));
+    try (Connection c = DB.connect()) { // the source moves on: the next promote has something to publish
+      Db.execute(c, "UPDATE agg_national_yearly SET total_births = total_births + 1");
+    }
+    String[] promote = {"promote", "--include=agg_*,dim_*", "--sourceUrl=" + DB.url(), "--sourceUser=" + DB.user(),
+        "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
+        "--targetPasswordFile=" + TARGET.passwordFile()};
+    Map<String, String> before = production(TARGET, "agg\\_%");
+    Running r;
+    try (Connection reader = TARGET.connect()) {
+      reader.setAutoCommit(false);
+      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE");
+      r = start(null, promote);
+      r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
+      r.kill9(TARGET, "warehouse-promote");
+      reader.rollback();
+    }
+    assertEquals("target unchanged after kill -9 in the publish", before, production(TARGET, "agg\\_%"));
+
+    Path report = report("promote-sigterm");
+    List<String> args = new ArrayList<>(Arrays.asList(promote));
+    args.add("--reportFile=" + report);
+    try (Connection reader = TARGET.connect()) {
+      reader.setAutoCommit(false);
+      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE");
+      r = start(null, args.toArray(new String[0]));
+      r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
+      Result res = r.sigterm();
+      reader.rollback();
+      assertEquals(res.toString(), 143, res.exitCode);
+    }
+    assertCancelledReport(report);
+    assertEquals("target unchanged after SIGTERM", before, production(TARGET, "agg\\_%"));
+    Result next = run(null, promote);
+    ok(next);
+    assertEquals("no staging left", List.of(), workTables(TARGET, "%\\_\\_%"));
+    assertEquals("the source's change published", Db.queryLong(DB.connect(), "SELECT sum(total_births) FROM agg_national_yearly"),
+        Db.queryLong(TARGET.connect(), "SELECT sum(total_births) FROM agg_national_yearly"));
+  }
+
+  // ---------------------------------------------------------------- ingest, dedupe, repartition
+
+  @Test
+  public void ingestSigtermMidFileKeepsWholeFilesOnlyAndTheNextRunLoadsTheRest() throws Exception {
+    Path dir = TMP.newFolder("sinasc").toPath();
+    ok(run(null, "generate-csv", "--out=" + dir, "--births=300000", "--files=2", "--badRate=0"));
+    TestDatabase db = INGEST;
+    Path report = report("ingest-sigterm");
+    Running r = start(db, "ingest", "--input=" + dir + "/*.csv", "--factTable=ingest_facts", "--reportFile=" + report);
+    r.waitForSession(db, "application_name LIKE 'warehouse-ingest%' AND query LIKE 'COPY%' AND state = 'active'");
+    Result res = r.sigterm();
+    assertEquals(res.toString(), 143, res.exitCode);
+    assertCancelledReport(report);
+    try (Connection c = db.connect()) {
+      long ledger = Db.queryLong(c, "SELECT coalesce(sum(rows_loaded), 0) FROM ingest_files");
+      assertEquals("only whole files are visible", ledger, Db.queryLong(c, "SELECT count(*) FROM ingest_facts"));
+    }
+    ok(run(db, "ingest", "--input=" + dir + "/*.csv", "--factTable=ingest_facts"));
+    try (Connection c = db.connect()) {
+      assertEquals(300000, Db.queryLong(c, "SELECT count(*) FROM ingest_facts"));
+      assertEquals(300000, Db.queryLong(c, "SELECT count(DISTINCT birth_id) FROM ingest_facts"));
+    }
+  }
+
+  @Test
+  public void dedupeSigtermLeavesTheTableAsItWas() throws Exception {
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP TABLE IF EXISTS public.kids, public.kids_dedupe_backup");
+      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text, "
+          + "synced_at timestamptz DEFAULT now())");
+      Db.execute(c, "INSERT INTO public.kids (parent_pk, child_id, payload) "
+          + "SELECT g % 200000, g % 3, repeat('p', 200) || g FROM generate_series(1, 1500000) g");
+      Db.execute(c, "ANALYZE public.kids");
+    }
+    Map<String, String> before = production(DB, "kids%");
+    Path report = report("dedupe-sigterm");
+    Running r = start(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id", "--reportFile=" + report);
+    r.waitForSession(DB, "application_name LIKE 'warehouse-dedupe%' AND state = 'active' AND query NOT LIKE '%pg_advisory%'");
+    Result res = r.sigterm();
+    assertEquals(res.toString(), 143, res.exitCode);
+    assertCancelledReport(report);
+    assertEquals("kids unchanged", before, production(DB, "kids%"));
+    ok(run(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id"));
+    try (Connection c = DB.connect()) {
+      assertEquals("one row per (parent_pk, child_id)", 600000, Db.queryLong(c, "SELECT count(*) FROM public.kids"));
+    }
+  }
+
+  @Test
+  public void repartitionSigtermLeavesTheTableAsItWasAndWritable() throws Exception {
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP TABLE IF EXISTS public.big CASCADE");
+      Db.execute(c, "CREATE TABLE public.big (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
+      Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
+          + "FROM generate_series(1, 1000000) g");
+      Db.execute(c, "ANALYZE public.big");
+    }
+    Map<String, String> before = production(DB, "big");
+    Path report = report("repartition-sigterm");
+    Running r = start(DB, "repartition", "--table=public.big", "--partitionColumn=d", "--rangeRows=20000",
+        "--reportFile=" + report);
+    r.waitForSession(DB, "application_name LIKE 'warehouse-repartition%' AND query LIKE 'INSERT INTO%' AND state = 'active'");
+    Result res = r.sigterm();
+    assertEquals(res.toString(), 143, res.exitCode);
+    assertCancelledReport(report);
+    assertEquals("big unchanged", before, production(DB, "big"));
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "INSERT INTO public.big VALUES (2000001, date '2021-06-01', 'after')"); // writable, no stray trigger
+      Db.execute(c, "DELETE FROM public.big WHERE id = 2000001");
+    }
+    ok(run(DB, "repartition", "--table=public.big", "--partitionColumn=d"));
+    try (Connection c = DB.connect()) {
+      assertEquals("p", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
+      assertEquals(1000000, Db.queryLong(c, "SELECT count(*) FROM public.big"));
+    }
+  }
+
+  // ---------------------------------------------------------------- secrets
+
+  @Test
+  public void urlsWithPasswordsAreRefusedWithoutEchoingThem() throws Exception {
+    String host = DB.url().replace("jdbc:postgresql://", "");
+    for (String url : List.of("jdbc:postgresql://" + DB.user() + ":" + FAKE_PASSWORD + "@" + host,
+        DB.url() + "?password=" + FAKE_PASSWORD)) {
+      Path report = report("secret");
+      Result r = run(null, "aggregate", "--jdbcUrl=" + url, "--reportFile=" + report);
+      assertEquals(r.toString(), 2, r.exitCode);
+      assertThat(r.output, containsString("must not contain a password"));
+      Result p = run(null, "promote", "--sourceUrl=" + url, "--targetUrl=" + TARGET.url());
+      assertEquals(p.toString(), 2, p.exitCode);
+    }
+  }
+
+  // ---------------------------------------------------------------- harness
+
+  private static Path report(String name) throws Exception {
+    return TMP.getRoot().toPath().resolve(name + "-" + System.nanoTime() + ".json");
+  }
+
+  private static void assertCancelledReport(Path report) throws Exception {
+    JsonNode rep = JSON.readTree(report.toFile());
+    SEEN.append(rep.toString()).append('\n');
+    assertEquals(rep.toString(), "CANCELLED", rep.get("status").asText());
+    assertEquals(143, rep.get("exitCode").asInt());
+  }
+
+  private static void ok(Result r) {
+    assertEquals(r.toString(), 0, r.exitCode);
+  }
+
+  /** Every table matching {@code like}: OID, row count and content checksum, by name. */
+  static Map<String, String> production(TestDatabase db, String like) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    try (Connection c = db.connect(); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT relname, oid FROM pg_class WHERE relkind IN ('r', 'p') "
+            + "AND NOT relispartition AND relnamespace = 'public'::regnamespace AND relname LIKE '" + like + "' "
+            + "AND relname NOT LIKE '%\\_\\_%'")) {
+      while (rs.next()) {
+        String t = "public." + rs.getString(1);
+        out.put(t, rs.getLong(2) + "/" + Db.queryString(c, "SELECT count(*) || '/' || "
+            + "coalesce(sum(hashtextextended(t::text, 0)), 0) FROM " + t + " AS t"));
+      }
+    }
+    return out;
+  }
+
+  /** Tables (of any kind) named like a run's staging or work tables. */
+  static List<String> workTables(TestDatabase db, String like) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection c = db.connect(); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND NOT relispartition "
+            + "AND relnamespace = 'public'::regnamespace AND relname LIKE '" + like + "' ORDER BY 1")) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  private static void restartServer() throws Exception {
+    for (String verb : List.of("stop", "start")) {
+      Process p = new ProcessBuilder(Scripts.ROOT.resolve("scripts/local-pg").toString(), verb, CLUSTER)
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      assertTrue("local-pg " + verb + " in time", p.waitFor(120, TimeUnit.SECONDS));
+      assertEquals("local-pg " + verb, 0, p.exitValue());
+    }
+  }
+
+  static Result run(TestDatabase db, String... args) throws Exception {
+    List<String> cmd = command(db, args);
+    Result r = Scripts.run(TIMEOUT, Map.of(), cmd);
+    SEEN.append(r.output).append('\n');
+    return r;
+  }
+
+  private static List<String> command(TestDatabase db, String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Scripts.ROOT.resolve("scripts/run").toString());
+    cmd.addAll(Arrays.asList(args));
+    if (db != null) {
+      cmd.addAll(Arrays.asList(db.connectionArgs()));
+    }
+    return cmd;
+  }
+
+  static Running start(TestDatabase db, String... args) throws Exception {
+    File out = TMP.newFile();
+    return new Running(Scripts.start(Map.of(), command(db, args), out), out);
+  }
+
+  /** A launcher JVM running in the background (scripts/run execs java: the process is the JVM). */
+  static final class Running {
+    final Process process;
+    final File out;
+
+    Running(Process process, File out) {
+      this.process = process;
+      this.out = out;
+    }
+
+    /** Waits until a session of {@code db} matches {@code condition} (a pg_stat_activity predicate). */
+    void waitForSession(TestDatabase db, String condition) throws Exception {
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
+      try (Connection c = db.connect()) {
+        while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+            + condition) == 0) {
+          assertTrue("the run ended before the fault:\n" + output(), process.isAlive());
+          assertTrue("not seen in time: " + condition + "\n" + output(), System.nanoTime() < deadline);
+          Thread.sleep(20);
+        }
+      }
+    }
+
+    Result sigterm() throws Exception {
+      process.destroy(); // SIGTERM, what Airflow and cron timeouts send
+      return waitFor();
+    }
+
+    Result waitFor() throws Exception {
+      if (!process.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        throw new AssertionError("the run did not end in time:\n" + output());
+      }
+      String o = output();
+      SEEN.append(o).append('\n');
+      return new Result(process.exitValue(), o);
+    }
+
+    /** kill -9, then waits until the run's sessions ({@code appPrefix}%) are gone from the server. */
+    void kill9(TestDatabase db, String appPrefix) throws Exception {
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+      process.waitFor();
+      SEEN.append(output()).append('\n');
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
+      try (Connection c = db.connect()) {
+        while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '"
+            + appPrefix + "%'") > 0) {
+          assertTrue("the killed run's sessions did not end", System.nanoTime() < deadline);
+          Thread.sleep(50);
+        }
+      }
+    }
+
+    String output() throws Exception {
+      return Files.readString(out.toPath(), StandardCharsets.UTF_8);
+    }
+  }
+}
