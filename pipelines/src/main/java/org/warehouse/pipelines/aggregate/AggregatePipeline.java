@@ -99,7 +99,7 @@ public final class AggregatePipeline {
           Publish.publish(c, plan, lock, progress, report);
         } catch (Exception e) {
           Staging.dropQuietly(db, PIPELINE, plan.staging().values());
-          throw oneLineCause(e, snapshot);
+          throw oneLineCause(e, snapshot, lock, db);
         } catch (Error e) {
           Staging.dropQuietly(db, PIPELINE, plan.staging().values());
           throw e;
@@ -140,10 +140,20 @@ public final class AggregatePipeline {
   }
 
   /**
-   * A connection the server ended, anywhere in the run, said in one line (a reader that could not import
-   * the snapshot because the snapshot's session ended included); other failures as they are.
+   * The one line a failure is best explained by: a run lock lost meanwhile (another run may have taken
+   * it and dropped this run's staging as a dead run's); a connection the server ended, anywhere in the
+   * run (a reader that could not import the snapshot because its session ended included); else the
+   * failure as it is.
    */
-  private static Exception oneLineCause(Exception e, FactSnapshot snapshot) {
+  private static Exception oneLineCause(Exception e, FactSnapshot snapshot, PipelineLock lock, JdbcConfig db) {
+    try (Connection fresh = db.connect("warehouse-aggregate-check")) {
+      lock.check(fresh);
+    } catch (WarehouseException lost) {
+      lost.addSuppressed(e);
+      return lost;
+    } catch (SQLException unreachable) {
+      // the server is gone too: the connection loss below says so
+    }
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof WarehouseException) {
         return e;

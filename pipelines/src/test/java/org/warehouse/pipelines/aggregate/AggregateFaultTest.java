@@ -196,6 +196,35 @@ public class AggregateFaultTest {
   }
 
   @Test
+  public void aSecondRunAfterTheFirstLostItsLockPublishesAndTheFirstPublishesNothing() throws Exception {
+    holdGates();
+    RunReport first = new RunReport("aggregate");
+    Future<?> run = runner.submit(() -> AggregatePipeline.run(options(), first, new Gate(false)));
+    awaitRows(holder, "a reader of the first run at the gate", waitingOn(GATE), run);
+    assertEquals("true", Db.queryString(holder, "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity "
+        + "WHERE datname = current_database() AND application_name = 'warehouse-lock-aggregate'"));
+    awaitRows(holder, "the first run's lock session to end", "SELECT count(*) FROM (SELECT 1) x WHERE ("
+        + sessions("warehouse-lock-aggregate", "") + ") = 0", run);
+    Db.execute(holder, "DELETE FROM fact_births WHERE birth_id % 79 = 0");
+    AggregatePipeline.run(options()); // gets the lock, finds the first run's staging tables and drops them
+    String second = AggregateOracle.checksumAll(holder);
+    String oids = oids(holder);
+    openGates();
+    try {
+      run.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+      fail("the first run succeeded without its lock");
+    } catch (ExecutionException e) {
+      assertTrue(String.valueOf(e.getCause()), e.getCause() instanceof WarehouseException);
+      assertThat(e.getCause().getMessage(), containsString("lost the run lock"));
+      assertThat(e.getCause().getMessage(), containsString("nothing published"));
+    }
+    assertEquals("the second run's tables stay", second, AggregateOracle.checksumAll(holder));
+    assertEquals(oids, oids(holder));
+    AggregateOracle.assertEveryTableMatchesOracle(holder);
+    assertEquals("no staging tables left", 0, stagingTables(holder));
+  }
+
+  @Test
   public void aTerminatedReaderFailsInOneLineAndPublishesNothing() throws Exception {
     Db.execute(holder, "DELETE FROM fact_births WHERE birth_id % 89 = 0");
     String before = AggregateOracle.checksumAll(holder);
