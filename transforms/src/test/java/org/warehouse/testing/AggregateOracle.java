@@ -43,14 +43,11 @@ public final class AggregateOracle {
     computeOracle(c, factTable);
     List<Long> rows = new ArrayList<>();
     for (AggTable t : AggTable.values()) {
-      String cols = String.join(", ", t.columnNames());
-      String ours = "SELECT " + cols + " FROM " + t.tableName();
-      String oracle = "SELECT " + cols + " FROM oracle_" + t.tableName();
-      long extra = Db.queryLong(c, "SELECT count(*) FROM (" + ours + " EXCEPT ALL " + oracle + ") x");
-      long missing = Db.queryLong(c, "SELECT count(*) FROM (" + oracle + " EXCEPT ALL " + ours + ") x");
+      assertEquals(t.tableName() + ": rows the pipeline wrote that PostgreSQL did not compute", 0,
+          rowsOnlyIn(c, t, t.tableName(), "oracle_" + t.tableName()));
+      assertEquals(t.tableName() + ": rows PostgreSQL computed that the pipeline did not write", 0,
+          rowsOnlyIn(c, t, "oracle_" + t.tableName(), t.tableName()));
       long n = Db.queryLong(c, "SELECT count(*) FROM " + t.tableName());
-      assertEquals(t.tableName() + ": rows the pipeline wrote that PostgreSQL did not compute", 0, extra);
-      assertEquals(t.tableName() + ": rows PostgreSQL computed that the pipeline did not write", 0, missing);
       assertTrue(t.tableName() + " is empty", n > 0);
       rows.add(n);
     }
@@ -62,15 +59,19 @@ public final class AggregateOracle {
     computeOracle(c, factTable);
     List<String> differing = new ArrayList<>();
     for (AggTable t : AggTable.values()) {
-      String cols = String.join(", ", t.columnNames());
-      String ours = "SELECT " + cols + " FROM " + t.tableName();
-      String oracle = "SELECT " + cols + " FROM oracle_" + t.tableName();
-      if (Db.queryLong(c, "SELECT count(*) FROM ((" + ours + " EXCEPT ALL " + oracle + ") UNION ALL ("
-          + oracle + " EXCEPT ALL " + ours + ")) x") > 0) {
+      if (rowsOnlyIn(c, t, t.tableName(), "oracle_" + t.tableName())
+          + rowsOnlyIn(c, t, "oracle_" + t.tableName(), t.tableName()) > 0) {
         differing.add(t.tableName());
       }
     }
     return differing;
+  }
+
+  /** Rows of {@code a} that {@code b} lacks, counting duplicates (EXCEPT ALL), over {@code t}'s columns. */
+  private static long rowsOnlyIn(Connection c, AggTable t, String a, String b) throws Exception {
+    String cols = String.join(", ", t.columnNames());
+    return Db.queryLong(c, "SELECT count(*) FROM (SELECT " + cols + " FROM " + a + " EXCEPT ALL SELECT " + cols
+        + " FROM " + b + ") x");
   }
 
   /** An order-independent checksum of every agg table, to prove "unchanged" or "identical". */

@@ -188,9 +188,7 @@ public class AggregateFaultTest {
     assertThat(message, containsString("lost the run lock"));
     assertThat(message, containsString("nothing published"));
     assertThat(message, not(containsString("\tat ")));
-    assertEquals(before, AggregateOracle.checksumAll(holder));
-    assertEquals(oids, oids(holder));
-    assertEquals("no staging tables left", 0, stagingTables(holder));
+    assertUnchanged(before, oids);
     AggregatePipeline.run(options());
     AggregateOracle.assertEveryTableMatchesOracle(holder);
   }
@@ -210,18 +208,9 @@ public class AggregateFaultTest {
     String second = AggregateOracle.checksumAll(holder);
     String oids = oids(holder);
     openGates();
-    try {
-      run.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
-      fail("the first run succeeded without its lock");
-    } catch (ExecutionException e) {
-      assertTrue(String.valueOf(e.getCause()), e.getCause() instanceof WarehouseException);
-      assertThat(e.getCause().getMessage(), containsString("lost the run lock"));
-      assertThat(e.getCause().getMessage(), containsString("nothing published"));
-    }
-    assertEquals("the second run's tables stay", second, AggregateOracle.checksumAll(holder));
-    assertEquals(oids, oids(holder));
+    assertFailsInOneLine(run, "lost the run lock", "nothing published");
+    assertUnchanged(second, oids); // the second run's tables stay
     AggregateOracle.assertEveryTableMatchesOracle(holder);
-    assertEquals("no staging tables left", 0, stagingTables(holder));
   }
 
   @Test
@@ -236,18 +225,8 @@ public class AggregateFaultTest {
         + "JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = "
         + GATE + " AND d.datname = current_database() LIMIT 1"));
     openGates();
-    try {
-      run.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
-      fail("the run succeeded without one of its readers");
-    } catch (ExecutionException e) {
-      assertTrue(String.valueOf(e.getCause()), e.getCause() instanceof WarehouseException);
-      assertThat(e.getCause().getMessage(), containsString("the server closed the connection"));
-      assertThat(e.getCause().getMessage(), containsString("agg tables unchanged"));
-      assertThat(e.getCause().getMessage(), not(containsString("\n")));
-    }
-    assertEquals(before, AggregateOracle.checksumAll(holder));
-    assertEquals(oids, oids(holder));
-    assertEquals("no staging tables left", 0, stagingTables(holder));
+    assertFailsInOneLine(run, "the server closed the connection", "agg tables unchanged");
+    assertUnchanged(before, oids);
     AggregatePipeline.run(options());
     AggregateOracle.assertEveryTableMatchesOracle(holder);
   }
@@ -267,18 +246,8 @@ public class AggregateFaultTest {
     awaitRows(holder, "the snapshot's session to end",
         "SELECT count(*) FROM (SELECT 1) x WHERE (" + sessions(FactSnapshot.APPLICATION_NAME, "") + ") = 0", run);
     openGates();
-    try {
-      run.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
-      fail("the run succeeded although most ranges could not be read in its snapshot");
-    } catch (ExecutionException e) {
-      assertTrue(String.valueOf(e.getCause()), e.getCause() instanceof WarehouseException);
-      assertThat(e.getCause().getMessage(), containsString("the server closed the connection"));
-      assertThat(e.getCause().getMessage(), containsString("snapshot (its session ended); agg tables unchanged"));
-      assertThat(e.getCause().getMessage(), not(containsString("\n")));
-    }
-    assertEquals(before, AggregateOracle.checksumAll(holder));
-    assertEquals(oids, oids(holder));
-    assertEquals("no staging tables left", 0, stagingTables(holder));
+    assertFailsInOneLine(run, "the server closed the connection", "snapshot (its session ended); agg tables unchanged");
+    assertUnchanged(before, oids);
   }
 
   @Test
@@ -322,6 +291,27 @@ public class AggregateFaultTest {
     assertThat(out.toString(StandardCharsets.UTF_8),
         containsString("aggregate: dropping agg_yearly__staging_dead01, left by a run that did not finish"));
     assertEquals(0, stagingTables(holder));
+  }
+
+  /** The run fails with one line (a {@link WarehouseException}) saying each of {@code expected}. */
+  private static void assertFailsInOneLine(Future<?> run, String... expected) throws Exception {
+    try {
+      run.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+      fail("the run succeeded");
+    } catch (ExecutionException e) {
+      assertTrue(String.valueOf(e.getCause()), e.getCause() instanceof WarehouseException);
+      for (String s : expected) {
+        assertThat(e.getCause().getMessage(), containsString(s));
+      }
+      assertThat(e.getCause().getMessage(), not(containsString("\n")));
+    }
+  }
+
+  /** Every agg table as it was (content and OID), and no staging table left. */
+  private void assertUnchanged(String checksum, String oids) throws Exception {
+    assertEquals(checksum, AggregateOracle.checksumAll(holder));
+    assertEquals(oids, oids(holder));
+    assertEquals("no staging tables left", 0, stagingTables(holder));
   }
 
   private static Callable<Integer> launcher(ByteArrayOutputStream err, String... more) {
