@@ -83,8 +83,10 @@ public final class AggregatePipeline {
       PipelineResult result;
       try (FactSnapshot snapshot = FactSnapshot.open(db, plan)) {
         FactSnapshot.FactStats stats = snapshot.stats();
-        progress.say("aggregate: %s has %s rows (birth_id %d..%d); %d tables to build", plan.fact(),
-            Progress.rows(stats.rows()), stats.minId(), stats.maxId(), plan.targets().size());
+        progress.say("aggregate: %s has %s rows (birth_id %d..%d); %d tables to build%s", plan.fact(),
+            Progress.rows(stats.rows()), stats.minId(), stats.maxId(), plan.targets().size(),
+            snapshot.hasCategoryColumns() ? "" : " (no gestation_category/prenatal_category columns: preterm and "
+                + "adequate prenatal births count from weeks and visits only)");
         createStaging(c, plan, progress, report, db);
         try {
           long checked = System.nanoTime();
@@ -118,8 +120,8 @@ public final class AggregatePipeline {
       ReadBirths.RangeHook hook) {
     Dimensions.Views dims = Dimensions.views(p.begin(), snapshot.dimensions());
     FactSnapshot.FactStats stats = snapshot.stats();
-    p.apply("ReadFactBirths", ReadBirths.from(db, plan.fact(), snapshot.id(), plan.partitions(), stats.minId(),
-            stats.maxId()).withRangeHook(hook))
+    ReadBirths read = ReadBirths.from(db, plan.fact(), snapshot.id(), plan.partitions(), stats.minId(), stats.maxId());
+    p.apply("ReadFactBirths", (snapshot.hasCategoryColumns() ? read : read.withoutCategoryColumns()).withRangeHook(hook))
         .apply("AggregateEveryGrain", AggregateBirths.with(dims))
         .apply("FormatRowsWithNames", FormatAggregates.into(plan.staging(), dims))
         .apply("CopyIntoStagingTables", WriteByCopy.to(db));

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.warehouse.transforms.births.Dimensions;
 import org.warehouse.transforms.births.FactBirths;
+import org.warehouse.transforms.births.ReadBirths;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.LockTimeouts;
@@ -31,19 +32,22 @@ final class FactSnapshot implements AutoCloseable {
   private final String id;
   private final FactStats stats;
   private final Dimensions.Rows dimensions;
+  private final boolean categoryColumns;
 
-  private FactSnapshot(Connection session, String id, FactStats stats, Dimensions.Rows dimensions) {
+  private FactSnapshot(Connection session, String id, FactStats stats, Dimensions.Rows dimensions,
+      boolean categoryColumns) {
     this.session = session;
     this.id = id;
     this.stats = stats;
     this.dimensions = dimensions;
+    this.categoryColumns = categoryColumns;
   }
 
   /** Checks the inputs exist, then opens the snapshot and reads the fact statistics and dimensions in it. */
   static FactSnapshot open(JdbcConfig db, AggregatePlan plan) throws SQLException {
     Connection c = db.connect(APPLICATION_NAME);
     try {
-      checkColumns(c, plan);
+      boolean categoryColumns = checkColumns(c, plan);
       c.setAutoCommit(false);
       Db.execute(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       lockInputs(c, plan);
@@ -57,7 +61,7 @@ final class FactSnapshot implements AutoCloseable {
         throw new WarehouseException("table " + plan.fact() + " is empty: refusing to replace the agg tables with "
             + "empty ones (load births first, or pass --allowEmpty=true to publish empty agg tables)");
       }
-      return new FactSnapshot(c, id, stats, dims);
+      return new FactSnapshot(c, id, stats, dims, categoryColumns);
     } catch (SQLException | RuntimeException e) {
       c.close();
       throw e;
@@ -66,12 +70,16 @@ final class FactSnapshot implements AutoCloseable {
 
   private static final String LOAD_HINT = "load the dimensions with `scripts/run load-reference` first";
 
-  private static void checkColumns(Connection c, AggregatePlan plan) throws SQLException {
-    Db.requireColumns(c, plan.fact(), FactBirths.COLUMNS,
+  /** Every input has its columns; true when the fact table also has {@link ReadBirths#CATEGORY_COLUMNS}. */
+  private static boolean checkColumns(Connection c, AggregatePlan plan) throws SQLException {
+    List<String> required = new ArrayList<>(FactBirths.COLUMNS);
+    required.removeAll(ReadBirths.CATEGORY_COLUMNS);
+    Db.requireColumns(c, plan.fact(), required,
         "create it with `scripts/run generate` or `scripts/run ingest`, or name another with --factTable");
     Db.requireColumns(c, plan.dimensions().get(0), Dimensions.REGION_COLUMNS, LOAD_HINT);
     Db.requireColumns(c, plan.dimensions().get(1), Dimensions.STATE_COLUMNS, LOAD_HINT);
     Db.requireColumns(c, plan.dimensions().get(2), Dimensions.MUNICIPALITY_COLUMNS, LOAD_HINT);
+    return Db.columns(c, plan.fact()).keySet().containsAll(ReadBirths.CATEGORY_COLUMNS);
   }
 
   /** ACCESS SHARE on every input before the snapshot is taken (as pg_dump does), within the lock timeout. */
@@ -106,6 +114,11 @@ final class FactSnapshot implements AutoCloseable {
 
   Dimensions.Rows dimensions() {
     return dimensions;
+  }
+
+  /** False for a fact table made before gestation_category and prenatal_category existed. */
+  boolean hasCategoryColumns() {
+    return categoryColumns;
   }
 
   /** False once the snapshot's session has ended (readers that have not imported it yet then fail). */

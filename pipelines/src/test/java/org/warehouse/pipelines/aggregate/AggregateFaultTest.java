@@ -275,6 +275,16 @@ public class AggregateFaultTest {
   }
 
   @Test
+  public void aFactTableMadeBeforeTheCategoryColumnsIsReadWithThemNull() throws Exception {
+    Db.execute(holder, "DROP TABLE IF EXISTS fact_old");
+    Db.execute(holder, "CREATE TABLE fact_old AS SELECT birth_id, birth_date, residence_municipality_code, cnes_code, "
+        + "sex, birth_weight_g, gestational_weeks, mother_age, delivery_type, prenatal_visits FROM fact_births");
+    AggregatePipeline.run(options("--factTable=fact_old"));
+    Db.execute(holder, "ALTER TABLE fact_old ADD COLUMN gestation_category smallint, ADD COLUMN prenatal_category smallint");
+    AggregateOracle.assertEveryTableMatchesOracle(holder, "fact_old");
+  }
+
+  @Test
   public void leftoversOfADeadRunAreAnnouncedAndDropped() throws Exception {
     Db.execute(holder, "CREATE TABLE agg_yearly__staging_dead01 (x int)");
     ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -49,15 +49,24 @@ public class ReadBirths extends PTransform<PBegin, PCollection<BirthRecord>> {
   private final TableRef table;
   private final List<KV<Long, Long>> ranges;
   private final String snapshot;
+  private final boolean categories;
   private final RangeHook hook;
 
-  private ReadBirths(JdbcConfig config, TableRef table, List<KV<Long, Long>> ranges, String snapshot, RangeHook hook) {
+  private ReadBirths(JdbcConfig config, TableRef table, List<KV<Long, Long>> ranges, String snapshot,
+      boolean categories, RangeHook hook) {
     this.config = config;
     this.table = table;
     this.ranges = ranges;
     this.snapshot = Objects.requireNonNull(snapshot, "snapshot");
+    this.categories = categories;
     this.hook = hook;
   }
+
+  /**
+   * The columns a fact table made before they existed may lack: it is read with them NULL (the
+   * measures then use weeks and visits only).
+   */
+  public static final List<String> CATEGORY_COLUMNS = List.of("gestation_category", "prenatal_category");
 
   /**
    * Reads birth_id in [lowerBound, upperBound] (both inclusive) in {@code partitions} ranges, each in
@@ -65,12 +74,17 @@ public class ReadBirths extends PTransform<PBegin, PCollection<BirthRecord>> {
    */
   public static ReadBirths from(JdbcConfig config, TableRef table, String snapshot, int partitions, long lowerBound,
       long upperBound) {
-    return new ReadBirths(config, table, ranges(lowerBound, upperBound, partitions), snapshot, RangeHook.NONE);
+    return new ReadBirths(config, table, ranges(lowerBound, upperBound, partitions), snapshot, true, RangeHook.NONE);
+  }
+
+  /** The same read of a table that lacks {@link #CATEGORY_COLUMNS}: they are read as NULL. */
+  public ReadBirths withoutCategoryColumns() {
+    return new ReadBirths(config, table, ranges, snapshot, false, hook);
   }
 
   /** The same read with {@code hook} around every range. */
   public ReadBirths withRangeHook(RangeHook rangeHook) {
-    return new ReadBirths(config, table, ranges, snapshot, rangeHook);
+    return new ReadBirths(config, table, ranges, snapshot, categories, rangeHook);
   }
 
   /**
@@ -91,10 +105,13 @@ public class ReadBirths extends PTransform<PBegin, PCollection<BirthRecord>> {
     return out;
   }
 
-  /** The columns the mapper reads, in its order. */
-  static String query(TableRef table) {
-    return "SELECT " + String.join(", ", FactBirths.COLUMNS) + " FROM " + table.quoted()
-        + " WHERE birth_id >= ? AND birth_id < ?";
+  /** The columns the mapper reads, in its order; the category columns as NULL when the table lacks them. */
+  static String query(TableRef table, boolean categories) {
+    List<String> columns = new ArrayList<>();
+    for (String c : FactBirths.COLUMNS) {
+      columns.add(categories || !CATEGORY_COLUMNS.contains(c) ? c : "NULL::smallint AS " + c);
+    }
+    return "SELECT " + String.join(", ", columns) + " FROM " + table.quoted() + " WHERE birth_id >= ? AND birth_id < ?";
   }
 
   @Override
@@ -102,7 +119,7 @@ public class ReadBirths extends PTransform<PBegin, PCollection<BirthRecord>> {
     return input
         .apply("BirthIdRanges", Create.of(ranges).withCoder(KvCoder.of(VarLongCoder.of(), VarLongCoder.of())))
         .apply("SpreadOverReaders", Reshuffle.viaRandomKey())
-        .apply("ReadRangeInSnapshot", ParDo.of(new ReadRangeFn(config, table, snapshot, hook)))
+        .apply("ReadRangeInSnapshot", ParDo.of(new ReadRangeFn(config, query(table, categories), table, snapshot, hook)))
         .setCoder(BirthRecord.RecordCoder.of());
   }
 
@@ -110,13 +127,15 @@ public class ReadBirths extends PTransform<PBegin, PCollection<BirthRecord>> {
   static final class ReadRangeFn extends DoFn<KV<Long, Long>, BirthRecord> {
     private static final long serialVersionUID = 1L;
     private final JdbcConfig config;
+    private final String query;
     private final TableRef table;
     private final String snapshot;
     private final RangeHook hook;
     private transient Connection connection;
 
-    ReadRangeFn(JdbcConfig config, TableRef table, String snapshot, RangeHook hook) {
+    ReadRangeFn(JdbcConfig config, String query, TableRef table, String snapshot, RangeHook hook) {
       this.config = config;
+      this.query = query;
       this.table = table;
       this.snapshot = snapshot;
       this.hook = hook;
@@ -134,7 +153,7 @@ public class ReadBirths extends PTransform<PBegin, PCollection<BirthRecord>> {
       BirthRecordMapper mapper = new BirthRecordMapper();
       Db.inSnapshot(connection, snapshot, table.quoted(), () -> {
         hook.beforeRead(connection, from, to);
-        try (PreparedStatement ps = connection.prepareStatement(query(table))) {
+        try (PreparedStatement ps = connection.prepareStatement(query)) {
           ps.setFetchSize(20_000);
           ps.setLong(1, from);
           ps.setLong(2, to);

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 import java.util.List;
 import org.apache.beam.sdk.values.KV;
 import org.junit.Test;
+import org.warehouse.transforms.jdbc.TableRef;
 
 /** The birth_id ranges the readers split the fact table into. */
 public class ReadBirthsTest {
@@ -33,6 +34,16 @@ public class ReadBirthsTest {
     assertCovers(1, 5_000_000, 8);
     assertCovers(1_000_000_001L, 4_000_125_000L, 16);
     assertEquals(List.of(KV.of(1L, 4L), KV.of(4L, 7L), KV.of(7L, 10L), KV.of(10L, 11L)), ReadBirths.ranges(1, 10, 4));
+  }
+
+  @Test
+  public void aTableWithoutTheCategoryColumnsIsReadWithThemNull() {
+    TableRef fact = TableRef.of("mart", "fact_births");
+    assertEquals("SELECT birth_id, birth_date, residence_municipality_code, cnes_code, sex, birth_weight_g, "
+        + "gestational_weeks, mother_age, delivery_type, prenatal_visits, NULL::smallint AS gestation_category, "
+        + "NULL::smallint AS prenatal_category FROM \"mart\".\"fact_births\" WHERE birth_id >= ? AND birth_id < ?",
+        ReadBirths.query(fact, false));
+    assertTrue(ReadBirths.query(fact, true).contains("prenatal_visits, gestation_category, prenatal_category FROM"));
   }
 
   @Test
