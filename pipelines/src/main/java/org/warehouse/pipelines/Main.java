@@ -21,6 +21,7 @@ import org.warehouse.pipelines.common.RunnerDefaults;
 import org.warehouse.pipelines.common.UsageException;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.pipelines.dedupe.DedupePipeline;
+import org.warehouse.pipelines.ingest.IngestPipeline;
 import org.warehouse.transforms.jdbc.JdbcUrls;
 
 /**

@@ -1,5 +1,6 @@
 package org.warehouse.pipelines.common;
 
+import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -89,6 +90,18 @@ public final class PipelineLock implements AutoCloseable, PublishGuard {
    */
   @Override
   public void check(Connection c) throws SQLException {
+    check(c, backendPid, key, database);
+  }
+
+  /** {@link #check} as a serializable guard for pipeline workers: it carries the lock's pid and key, not its connection. */
+  public PublishGuard forWorkers() {
+    int pid = backendPid;
+    String k = key;
+    String db = database;
+    return (PublishGuard & Serializable) c -> check(c, pid, k, db);
+  }
+
+  private static void check(Connection c, int backendPid, String key, String database) throws SQLException {
     boolean held;
     try (PreparedStatement ps = c.prepareStatement(HELD_BY_PID)) {
       ps.setInt(1, backendPid);

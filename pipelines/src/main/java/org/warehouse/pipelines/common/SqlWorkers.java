@@ -24,7 +24,13 @@ public final class SqlWorkers implements AutoCloseable {
     T run(Connection c) throws Exception;
   }
 
-  private final JdbcConfig config;
+  /** Opens a worker's connection (a database other than PostgreSQL brings its own). */
+  @FunctionalInterface
+  public interface Connector {
+    Connection connect(String appName) throws SQLException;
+  }
+
+  private final Connector config;
   private final String appName;
   private final ExecutorService pool;
   private final Phases phases;
@@ -36,6 +42,10 @@ public final class SqlWorkers implements AutoCloseable {
   }
 
   public SqlWorkers(JdbcConfig config, String appName, int threads, Phases phases) {
+    this(config::connect, appName, threads, phases);
+  }
+
+  public SqlWorkers(Connector config, String appName, int threads, Phases phases) {
     this.config = config;
     this.appName = appName;
     this.phases = phases;

@@ -91,7 +91,7 @@ public class FaultSuiteTest {
     Running r;
     try (Connection reader = DB.connect()) {
       reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE"); // a dashboard's long query
+      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE"); // a dashboard's long query
       r = start(DB, "aggregate");
       r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND wait_event_type = 'Lock'");
       r.kill9(DB, "warehouse-aggregate");
@@ -131,7 +131,7 @@ public class FaultSuiteTest {
         "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
         "--targetPasswordFile=" + TARGET.passwordFile()));
     try (Connection c = DB.connect()) { // the source moves on: the next promote has something to publish
-      Db.execute(c, "UPDATE agg_national_yearly SET total_births = total_births + 1");
+      Db.execute(c, "UPDATE agg_yearly SET total_births = total_births + 1");
     }
     String[] promote = {"promote", "--include=agg_*,dim_*", "--sourceUrl=" + DB.url(), "--sourceUser=" + DB.user(),
         "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
@@ -140,7 +140,7 @@ public class FaultSuiteTest {
     Running r;
     try (Connection reader = TARGET.connect()) {
       reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE");
+      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE");
       r = start(null, promote);
       r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
       r.kill9(TARGET, "warehouse-promote");
@@ -153,7 +153,7 @@ public class FaultSuiteTest {
     args.add("--reportFile=" + report);
     try (Connection reader = TARGET.connect()) {
       reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_national_yearly IN ACCESS SHARE MODE");
+      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE");
       r = start(null, args.toArray(new String[0]));
       r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
       Result res = r.sigterm();
@@ -165,8 +165,8 @@ public class FaultSuiteTest {
     Result next = run(null, promote);
     ok(next);
     assertEquals("no staging left", List.of(), workTables(TARGET, "%\\_\\_%"));
-    assertEquals("the source's change published", Db.queryLong(DB.connect(), "SELECT sum(total_births) FROM agg_national_yearly"),
-        Db.queryLong(TARGET.connect(), "SELECT sum(total_births) FROM agg_national_yearly"));
+    assertEquals("the source's change published", Db.queryLong(DB.connect(), "SELECT sum(total_births) FROM agg_yearly"),
+        Db.queryLong(TARGET.connect(), "SELECT sum(total_births) FROM agg_yearly"));
   }
 
   // ---------------------------------------------------------------- ingest, dedupe, repartition

@@ -1,13 +1,6 @@
 package org.warehouse.transforms.ingest;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.Objects;
-import org.apache.beam.sdk.coders.AtomicCoder;
-import org.apache.beam.sdk.coders.Coder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.coders.VarLongCoder;
 import org.warehouse.transforms.jdbc.CopyText;
 
 /** A line that could not be typed: the dead-letter record, with the original text and the reason. */
@@ -48,38 +41,5 @@ public final class IngestReject {
   @Override
   public String toString() {
     return fileName + ":" + lineNumber + " " + reason + " [" + rawLine + "]";
-  }
-
-  /** file, line, raw, reason. */
-  public static final class RejectCoder extends AtomicCoder<IngestReject> {
-    private static final long serialVersionUID = 1L;
-    private static final RejectCoder INSTANCE = new RejectCoder();
-    private static final Coder<String> S = StringUtf8Coder.of();
-    private static final Coder<Long> L = VarLongCoder.of();
-
-    public static RejectCoder of() {
-      return INSTANCE;
-    }
-
-    @Override
-    public void encode(IngestReject r, OutputStream out) throws IOException {
-      S.encode(r.fileName, out);
-      L.encode(r.lineNumber, out);
-      S.encode(r.rawLine, out);
-      S.encode(r.reason, out);
-    }
-
-    @Override
-    public IngestReject decode(InputStream in) throws IOException {
-      return new IngestReject(S.decode(in), L.decode(in), S.decode(in), S.decode(in));
-    }
-
-    @Override
-    public void verifyDeterministic() {}
-
-    @Override
-    public boolean consistentWithEquals() {
-      return true;
-    }
   }
 }

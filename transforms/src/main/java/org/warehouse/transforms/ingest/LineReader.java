@@ -14,11 +14,23 @@ import java.util.Arrays;
  * without an end counts), but for ISO-8859-1 and UTF-8 decoded straight from the bytes, without a
  * String per line (Reader, String and char[] were three copies of every line). Other charsets go through
  * a BufferedReader. LineReaderTest compares the lines with BufferedReader's on random bytes.
+ *
+ * <p>A line longer than {@code maxLineBytes} is never held whole: its first {@link #KEPT_BYTES} bytes
+ * become the line, the rest is skipped while counting ({@link #longLineBytes} gives its length), so
+ * memory stays bounded by the cap whatever the file holds. Single-byte encodings other than ISO-8859-1
+ * are split the same way and decoded per line; multi-byte encodings other than UTF-8 (UTF-16...) go
+ * through a BufferedReader, which reads a line whole.
  */
 final class LineReader {
+  /** How much of a line longer than the cap is kept (and decoded). */
+  static final int KEPT_BYTES = 1024;
+
   private final InputStream in;
+  private final Charset cs;
   private final boolean latin1;
+  private final boolean utf8;
   private final BufferedReader other;
+  private final int maxLineBytes;
   private byte[] buf = new byte[1 << 16];
   private int pos;
   private int limit;
@@ -31,11 +43,31 @@ final class LineReader {
 
   int length;
 
+  /** 0, or the byte length of the current line when it was longer than the cap (only a prefix is in chars). */
+  long longLineBytes;
+
   LineReader(InputStream in, Charset cs) {
+    this(in, cs, Integer.MAX_VALUE);
+  }
+
+  LineReader(InputStream in, Charset cs, int maxLineBytes) {
     this.in = in;
+    this.cs = cs;
+    this.maxLineBytes = maxLineBytes;
     this.latin1 = cs.equals(StandardCharsets.ISO_8859_1);
-    this.other = latin1 || cs.equals(StandardCharsets.UTF_8)
-        ? null : new BufferedReader(new InputStreamReader(in, cs), 1 << 16);
+    this.utf8 = cs.equals(StandardCharsets.UTF_8);
+    this.other = latin1 || utf8 || splitsOnBytes(cs) ? null : new BufferedReader(new InputStreamReader(in, cs), 1 << 16);
+  }
+
+  /** A single-byte encoding whose line ends are the ASCII bytes: its lines can be split before decoding. */
+  private static boolean splitsOnBytes(Charset cs) {
+    return cs.canEncode() && cs.newEncoder().maxBytesPerChar() == 1.0f
+        && Arrays.equals("\r\n".getBytes(cs), new byte[] {'\r', '\n'});
+  }
+
+  /** The size of the byte buffer (tests check that it stays bounded by the cap). */
+  int bufferBytes() {
+    return buf.length;
   }
 
   /** The current line as a String (for rejects and the Commons CSV path). */
@@ -45,6 +77,7 @@ final class LineReader {
 
   /** Moves to the next line; false at the end of the stream. */
   boolean next() throws IOException {
+    longLineBytes = 0;
     if (other != null) {
       String s = other.readLine();
       if (s == null) {
@@ -69,6 +102,9 @@ final class LineReader {
       for (int i = scan; i < limit; i++) {
         byte b = buf[i];
         if (b == '\n' || b == '\r') {
+          if (i - pos > maxLineBytes) {
+            return skipLongLine();
+          }
           decode(pos, i);
           pos = i + 1;
           skipLf = b == '\r';
@@ -76,15 +112,51 @@ final class LineReader {
         }
       }
       int scanned = limit - pos;
+      if (scanned > maxLineBytes) {
+        return skipLongLine();
+      }
       if (!fill()) {
         if (pos == limit) {
           return false;
+        }
+        if (limit - pos > maxLineBytes) {
+          return skipLongLine();
         }
         decode(pos, limit); // the last line has no end
         pos = limit;
         return true;
       }
       scan = pos + scanned;
+    }
+  }
+
+  /**
+   * The current line is over the cap: keeps its first {@link #KEPT_BYTES} bytes (cut at a character
+   * boundary in UTF-8) and skips the rest up to the line end without keeping it.
+   */
+  private boolean skipLongLine() throws IOException {
+    int keep = pos + Math.min(KEPT_BYTES, limit - pos);
+    while (utf8 && keep > pos && keep < limit && (buf[keep] & 0xC0) == 0x80) {
+      keep--; // do not cut a UTF-8 sequence
+    }
+    decode(pos, keep);
+    long bytes = 0;
+    while (true) {
+      for (int i = pos; i < limit; i++) {
+        byte b = buf[i];
+        if (b == '\n' || b == '\r') {
+          longLineBytes = bytes + i - pos;
+          pos = i + 1;
+          skipLf = b == '\r';
+          return true;
+        }
+      }
+      bytes += limit - pos;
+      pos = limit;
+      if (!fill()) {
+        longLineBytes = bytes;
+        return true;
+      }
     }
   }
 
@@ -124,10 +196,14 @@ final class LineReader {
       length = n;
       return;
     }
+    if (!utf8) {
+      set(new String(b, from, n, cs));
+      return;
+    }
     for (int i = 0; i < n; i++) {
       byte x = b[from + i];
       if (x < 0) { // not ASCII: let the JDK decode the line (malformed bytes become U+FFFD, as in a Reader)
-        set(new String(b, from, n, StandardCharsets.UTF_8));
+        set(new String(b, from, n, cs));
         return;
       }
       c[i] = (char) x;

@@ -15,7 +15,6 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 import org.apache.beam.sdk.io.FileIO;
-import org.warehouse.transforms.births.BirthRecord;
 import org.warehouse.transforms.births.FactBirths;
 
 /**
@@ -56,6 +55,8 @@ final class SinascFileReader {
   /** What reading one file gave. */
   static final class Outcome {
     long lines;
+    /** DBF records flagged deleted: skipped, not in lines. */
+    long deleted;
     long typed;
     long rejected;
     String sha256;
@@ -77,13 +78,13 @@ final class SinascFileReader {
    * compared with {@code expectedSha} (null: not checked). A file-level error (empty, header lacks a
    * column, changed while read) is returned in {@link Outcome#error}.
    */
-  static Outcome readFile(FileIO.ReadableFile file, String name, long fileId, String encoding, String expectedSha,
-      boolean withBronze, Sink sink) throws IOException {
-    return read(Channels.newInputStream(file.open()), name, fileId, encoding, expectedSha, withBronze, sink);
+  static Outcome readFile(FileIO.ReadableFile file, String name, long fileId, LoadSinascFiles.Rules rules,
+      String expectedSha, boolean withBronze, Sink sink) throws IOException {
+    return read(Channels.newInputStream(file.open()), name, fileId, rules, expectedSha, withBronze, sink);
   }
 
   /** {@link #readFile} on an open stream of the file's stored bytes (closed here). */
-  static Outcome read(InputStream stored, String name, long fileId, String encoding, String expectedSha,
+  static Outcome read(InputStream stored, String name, long fileId, LoadSinascFiles.Rules rules, String expectedSha,
       boolean withBronze, Sink sink) throws IOException {
     MessageDigest md;
     try {
@@ -95,7 +96,12 @@ final class SinascFileReader {
     boolean gzip = name.toLowerCase(Locale.ROOT).endsWith(".gz");
     try (DigestInputStream raw = new DigestInputStream(stored, md)) {
       try {
-        readLines(raw, gzip, name, fileId, encoding, withBronze, sink, o);
+        if (SinascDbfReader.handles(name)) {
+          SinascDbfReader.read(new Guarded(new BufferedInputStream(raw, 1 << 16)), name, fileId,
+              Charset.forName(rules.encoding()), withBronze, sink, o);
+        } else {
+          readLines(raw, gzip, name, fileId, rules, withBronze, sink, o);
+        }
       } catch (Unreadable e) {
         // a truncated or corrupt file: refused like a file over --maxRejectRatio (nothing of it is loaded)
         o.error = "cannot be read after line " + (o.lines + 1) + ": " + e.getMessage() + " (a truncated or corrupt "
@@ -115,7 +121,7 @@ final class SinascFileReader {
   }
 
   /** Decompresses, decodes and parses the file's lines into {@code sink}; a read error is {@link Unreadable}. */
-  private static void readLines(InputStream raw, boolean gzip, String name, long fileId, String encoding,
+  private static void readLines(InputStream raw, boolean gzip, String name, long fileId, LoadSinascFiles.Rules rules,
       boolean withBronze, Sink sink, Outcome o) throws IOException {
     InputStream in = new BufferedInputStream(raw, 1 << 16);
     if (gzip) {
@@ -126,7 +132,7 @@ final class SinascFileReader {
       }
     }
     PushbackInputStream pb = new PushbackInputStream(new Guarded(in), 3);
-    Charset cs = Charset.forName(encoding);
+    Charset cs = Charset.forName(rules.encoding());
     byte[] bom = new byte[3];
     int n = pb.readNBytes(bom, 0, 3);
     if (n == 3 && (bom[0] & 0xFF) == 0xEF && (bom[1] & 0xFF) == 0xBB && (bom[2] & 0xFF) == 0xBF) {
@@ -134,7 +140,7 @@ final class SinascFileReader {
     } else if (n > 0) {
       pb.unread(bom, 0, n);
     }
-    LineReader reader = new LineReader(pb, cs);
+    LineReader reader = new LineReader(pb, cs, rules.maxLineBytes());
     SinascLineParser parser = null;
     if (!reader.next()) {
       o.error = "empty file: no header line";
@@ -146,7 +152,7 @@ final class SinascFileReader {
       }
     }
     if (parser != null) {
-      parseLines(name, fileId, reader, parser, withBronze, sink, o);
+      parseLines(name, fileId, reader, parser, withBronze, sink, o, rules.maxLineBytes());
     }
   }
 
@@ -185,75 +191,24 @@ final class SinascFileReader {
   }
 
   private static void parseLines(String name, long fileId, LineReader reader, SinascLineParser parser,
-      boolean withBronze, Sink sink, Outcome o) throws IOException {
+      boolean withBronze, Sink sink, Outcome o, int maxLineBytes) throws IOException {
     SinascLineParser.Result r = new SinascLineParser.Result();
-    CopyBuffer silver = new CopyBuffer(CHUNK_BYTES + 4096);
-    CopyBuffer bronze = withBronze ? new CopyBuffer(CHUNK_BYTES + 4096) : null;
-    int fields = SinascLineParser.REQUIRED.size();
+    RowWriter out = new RowWriter(sink, name, fileId, withBronze, o);
     long lineNo = 1;
     while (reader.next()) {
-      lineNo++;
-      o.lines++;
-      if (lineNo >= ID_BASE) {
-        throw new IllegalArgumentException(name + " has more than " + (ID_BASE - 1) + " lines: split it");
-      }
-      parser.parse(reader.chars, reader.length, r);
-      if (withBronze && r.split()) {
-        bronze.number(fileId);
-        bronze.ascii('\t');
-        bronze.number(lineNo);
-        for (int i = 0; i < fields; i++) {
-          bronze.ascii('\t');
-          r.appendRaw(bronze, i);
-        }
-        bronze.endTextRow();
-        if (bronze.len >= CHUNK_BYTES) {
-          bronze = sink.bronze(bronze);
-        }
-      }
-      if (r.ok()) {
-        appendFactRow(silver, fileId * ID_BASE + lineNo, r.typed);
-        if (silver.len >= CHUNK_BYTES) {
-          silver = sink.silver(silver);
-        }
-        o.typed++;
-      } else {
-        sink.reject(new IngestReject(name, lineNo, reader.line(), r.reason));
-        o.rejected++;
+      out.count(++lineNo, "lines");
+      if (reader.longLineBytes > 0) {
+        out.reject(lineNo, reader.line(), longLineReason(reader.longLineBytes, maxLineBytes));
+      } else if (!out.write(parser.parse(reader.chars, reader.length, r), lineNo)) {
+        out.reject(lineNo, reader.line(), r.reason);
       }
     }
-    if (withBronze && bronze.rows > 0) {
-      sink.bronze(bronze);
-    }
-    if (silver.rows > 0) {
-      sink.silver(silver);
-    }
+    out.finish();
   }
 
-  /**
-   * One fact_births row in COPY binary: birth_id bigint, birth_date date, residence_municipality_code
-   * int, cnes_code int, then six smallints (sex, weight, weeks, age, delivery, prenatal).
-   */
-  static void appendFactRow(CopyBuffer b, long birthId, int[] t) {
-    b.binaryRow(FACT_FIELDS);
-    b.binaryBigint(birthId);
-    b.binaryDate(t[0]);
-    for (int i = 1; i < 3; i++) {
-      if (t[i] == BirthRecord.NULL) {
-        b.binaryNull();
-      } else {
-        b.binaryInt(t[i]);
-      }
-    }
-    for (int i = 3; i < t.length; i++) {
-      if (t[i] == BirthRecord.NULL) {
-        b.binaryNull();
-      } else {
-        b.binarySmallint(t[i]);
-      }
-    }
-    for (int i = t.length + 1; i < FACT_FIELDS; i++) {
-      b.binaryNull(); // columns the CSV layouts do not carry (gestation_category, prenatal_category)
-    }
+  /** The reason of a line over {@code --maxLineBytes}: its length, the cap, and what was kept of it. */
+  static String longLineReason(long bytes, int maxLineBytes) {
+    return "row: " + bytes + " bytes, longer than --maxLineBytes=" + maxLineBytes + " (raw_line keeps its first "
+        + LineReader.KEPT_BYTES + " bytes)";
   }
 }

@@ -17,21 +17,26 @@ import org.apache.commons.csv.CSVRecord;
 import org.warehouse.transforms.births.BirthRecord;
 
 /**
- * Splits one physical line of a SINASC export with Commons CSV ({@code ;}, {@code "} quotes) and
- * types the columns fact_births needs. Each line is parsed on its own: SINASC records never span
- * lines, and an unbalanced quote then costs that one line instead of swallowing the rest of the file.
+ * Splits one physical line of a SINASC export with Commons CSV ({@code ;} or, when the header has no
+ * {@code ;}, {@code ,} as delimiter; {@code "} quotes) — or takes one DBF record's fields — and types the
+ * columns fact_births needs. Each line is parsed on its own: SINASC records never span lines, and an
+ * unbalanced quote then costs that one line instead of swallowing the rest of the file.
  *
- * <p>Typing rules (empty value = NULL unless the column is required):
+ * <p>Columns are found by name; only CODMUNRES and DTNASC must be there, a missing other column is NULL.
+ * Typing rules (empty value = NULL unless the column is required):
  *
  * <ul>
  *   <li>CODMUNRES (required): 6 digits (DATASUS code), or 7 digits (IBGE code: the check digit is dropped).
  *   <li>DTNASC (required): ddMMyyyy, a real calendar date, year 1900..2100.
  *   <li>SEXO: 1 or M = male (1), 2 or F = female (2), 0 or I = ignored (0).
- *   <li>PESO: grams, 1..9999.
- *   <li>SEMAGESTAC, IDADEMAE, CONSPRENAT: 1–2 digits; 99 (SINASC's "ignored") = NULL. These are the
- *       numeric SINASC fields (weeks, years, visits), not the categorical GESTACAO/CONSULTAS.
+ *   <li>PESO: grams, 1..9998; 0 and 9999 (DATASUS: unknown) = NULL.
+ *   <li>SEMAGESTAC, CONSPRENAT: 1–2 digits (weeks, visits); 99 (SINASC's "ignored") = NULL.
+ *   <li>IDADEMAE: 1–2 digits (years); 0 and 99 = NULL.
  *   <li>PARTO: 1 vaginal, 2 cesarean, 9 ignored.
  *   <li>CODESTAB (CNES): 1..7 digits.
+ *   <li>GESTACAO (weeks, categorical: 1 &lt;22, 2 22–27, 3 28–31, 4 32–36, 5 37–41, 6 42+) and CONSULTAS
+ *       (prenatal visits: 1 none, 2 1–3, 3 4–6, 4 7+): the code; 9 (and 8, used for "not informed" in
+ *       the 1990s layouts) = NULL.
  * </ul>
  *
  * A reason always starts with the column it is about ({@code "PESO: not a number '3,2kg'"}), or
@@ -40,9 +45,12 @@ import org.warehouse.transforms.births.BirthRecord;
 public final class SinascLineParser implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  /** The SINASC columns ingest types, in bronze/silver order. */
-  public static final List<String> REQUIRED =
-      List.of("CODMUNRES", "DTNASC", "SEXO", "PESO", "SEMAGESTAC", "IDADEMAE", "PARTO", "CONSPRENAT", "CODESTAB");
+  /** The SINASC columns ingest reads, in bronze order (bronze keeps them as text). */
+  public static final List<String> COLUMNS = List.of("CODMUNRES", "DTNASC", "SEXO", "PESO", "SEMAGESTAC", "IDADEMAE",
+      "PARTO", "CONSPRENAT", "CODESTAB", "GESTACAO", "CONSULTAS");
+
+  /** The columns a file must have (the others are NULL when missing). */
+  public static final List<String> REQUIRED = List.of("CODMUNRES", "DTNASC");
 
   static final int CODMUNRES = 0;
   static final int DTNASC = 1;
@@ -53,24 +61,38 @@ public final class SinascLineParser implements Serializable {
   static final int PARTO = 6;
   static final int CONSPRENAT = 7;
   static final int CODESTAB = 8;
+  static final int GESTACAO = 9;
+  static final int CONSULTAS = 10;
 
-  public static final CSVFormat FORMAT =
-      CSVFormat.RFC4180.builder().setDelimiter(';').setQuote('"').setRecordSeparator("\r\n").build();
+  /** The Commons CSV format of DATASUS's ';'-delimited exports. */
+  public static final CSVFormat FORMAT = format(';');
+
+  /** The Commons CSV format of SINASC exports with the given delimiter. */
+  static CSVFormat format(char delimiter) {
+    return CSVFormat.RFC4180.builder().setDelimiter(delimiter).setQuote('"').setRecordSeparator("\r\n").build();
+  }
 
   private final List<String> header;
-  private final int[] index; // REQUIRED[i] is at field index[i]
+  private final int[] index; // COLUMNS[i] is at field index[i]; -1: not in the file
+  private final char delimiter;
+  private final CSVFormat format;
 
   /** The result of one line: either typed values (and the raw fields) or the reason it was rejected. */
   public static final class Result {
-    /** The REQUIRED fields as text when split by the Commons CSV path; see {@link #raw(int)}. */
+    /** The COLUMNS fields as text when split by the Commons CSV path (null: not in the file); see {@link #raw(int)}. */
     String[] raw;
     /** Fast path: the line's characters (the caller's array) and the trimmed range [from[i], to[i]) of each field. */
     char[] chars;
-    final int[] from = new int[REQUIRED.size()];
-    final int[] to = new int[REQUIRED.size()];
+    final int[] from = new int[COLUMNS.size()];
+    final int[] to = new int[COLUMNS.size()];
+    /** Fast path: COLUMNS[i] is in the file. */
+    final boolean[] present = new boolean[COLUMNS.size()];
     boolean fast;
-    /** fact_births columns birth_date(epoch day), code, cnes, sex, weight, weeks, age, delivery, prenatal. */
-    public final int[] typed = new int[9];
+    /**
+     * fact_births columns birth_date (epoch day), code, cnes, sex, weight, weeks, age, delivery, prenatal,
+     * gestation category, prenatal category.
+     */
+    public final int[] typed = new int[11];
     /** Null when the line is good. */
     public String reason;
 
@@ -83,14 +105,17 @@ public final class SinascLineParser implements Serializable {
       return fast || raw != null;
     }
 
-    /** REQUIRED field i as text (quotes removed, trimmed); only when {@link #split()}. */
+    /** COLUMNS field i as text (quotes removed, trimmed), null when the file lacks it; only when {@link #split()}. */
     public String raw(int i) {
-      return fast ? new String(chars, from[i], to[i] - from[i]) : raw[i];
+      return fast ? (present[i] ? new String(chars, from[i], to[i] - from[i]) : null) : raw[i];
     }
 
-    /** Appends REQUIRED field i in COPY text form (UTF-8, escaped) without building a String. */
+    /** Appends COLUMNS field i in COPY text form (UTF-8, escaped; \\N when the file lacks it) without a String. */
     void appendRaw(CopyBuffer out, int i) {
-      if (fast) {
+      if (fast ? !present[i] : raw[i] == null) {
+        out.ascii('\\');
+        out.ascii('N');
+      } else if (fast) {
         out.escaped(chars, from[i], to[i]);
       } else {
         out.escaped(raw[i].toCharArray(), 0, raw[i].length());
@@ -98,9 +123,11 @@ public final class SinascLineParser implements Serializable {
     }
   }
 
-  private SinascLineParser(List<String> header, int[] index) {
+  private SinascLineParser(List<String> header, int[] index, char delimiter) {
     this.header = header;
     this.index = index;
+    this.delimiter = delimiter;
+    this.format = format(delimiter);
   }
 
   /**
@@ -113,31 +140,46 @@ public final class SinascLineParser implements Serializable {
     if (!h.isEmpty() && h.charAt(0) == '\uFEFF') {
       h = h.substring(1);
     }
+    char delimiter = h.indexOf(';') < 0 && h.indexOf(',') >= 0 ? ',' : ';'; // OpenDataSUS 2012 exports use ','
     List<String> names = new ArrayList<>();
-    for (String f : split(h)) {
+    for (String f : split(h, format(delimiter))) {
       names.add(f.trim().toUpperCase(Locale.ROOT));
     }
-    int[] index = new int[REQUIRED.size()];
+    return new SinascLineParser(List.copyOf(names), columnIndex(names, String.join(String.valueOf(delimiter), names)),
+        delimiter);
+  }
+
+  /** A parser for records whose fields (DBF columns) have these names, in record order. */
+  public static SinascLineParser forFields(List<String> names) {
+    return new SinascLineParser(List.copyOf(names), columnIndex(names, String.join(",", names)), ';');
+  }
+
+  /**
+   * Where each of {@link #COLUMNS} is among {@code names} (-1: missing); a missing {@link #REQUIRED}
+   * column is a file-level error naming it and {@code described} (the header).
+   */
+  public static int[] columnIndex(List<String> names, String described) {
+    int[] index = new int[COLUMNS.size()];
     List<String> missing = new ArrayList<>();
-    for (int i = 0; i < REQUIRED.size(); i++) {
-      index[i] = names.indexOf(REQUIRED.get(i));
-      if (index[i] < 0) {
-        missing.add(REQUIRED.get(i));
+    for (int i = 0; i < COLUMNS.size(); i++) {
+      index[i] = names.indexOf(COLUMNS.get(i));
+      if (index[i] < 0 && REQUIRED.contains(COLUMNS.get(i))) {
+        missing.add(COLUMNS.get(i));
       }
     }
     if (!missing.isEmpty()) {
       throw new IllegalArgumentException("header lacks column(s) " + String.join(", ", missing)
-          + " (header: " + String.join(";", names) + ")");
+          + " (header: " + described + ")");
     }
-    return new SinascLineParser(List.copyOf(names), index);
+    return index;
   }
 
   public List<String> header() {
     return header;
   }
 
-  private static List<String> split(String line) {
-    try (CSVParser p = CSVParser.parse(new StringReader(line), FORMAT)) {
+  private static List<String> split(String line, CSVFormat format) {
+    try (CSVParser p = CSVParser.parse(new StringReader(line), format)) {
       Iterator<CSVRecord> it = p.iterator();
       if (!it.hasNext()) {
         return List.of();
@@ -198,7 +240,7 @@ public final class SinascLineParser implements Serializable {
     try {
       if (records == null) {
         feeder = new LineFeeder();
-        records = CSVParser.parse(feeder, FORMAT).iterator();
+        records = CSVParser.parse(feeder, format).iterator();
       }
       feeder.set(line);
       return records.next().toList();
@@ -250,6 +292,7 @@ public final class SinascLineParser implements Serializable {
       ends = new int[n];
     }
     r.chars = cs;
+    char delim = delimiter;
     // one pass: field boundaries; any quote that is not a whole-field quote, a NUL or U+FFFD → slow path
     int f = 0;
     int pos = 0;
@@ -267,7 +310,7 @@ public final class SinascLineParser implements Serializable {
           }
           close++;
         }
-        if (close == len || (close + 1 < len && cs[close + 1] != ';')) {
+        if (close == len || (close + 1 < len && cs[close + 1] != delim)) {
           return false; // unbalanced, doubled or misplaced quote
         }
         starts[f] = pos + 1;
@@ -277,7 +320,7 @@ public final class SinascLineParser implements Serializable {
         end = pos;
         while (end < len) {
           char c = cs[end];
-          if (c == ';') {
+          if (c == delim) {
             break;
           }
           if (c == '"' || c == '\0' || c == '\uFFFD') {
@@ -292,16 +335,44 @@ public final class SinascLineParser implements Serializable {
       if (end >= len) {
         break;
       }
-      pos = end + 1; // past the ';'
+      pos = end + 1; // past the delimiter
     }
-    if (f != n) {
-      return false; // fewer fields than the header
+    return f == n && typeFast(cs, starts, ends, r); // f < n: fewer fields than the header
+  }
+
+  /**
+   * Types one record whose fields (in file order) are {@code cs[fieldFrom[k], fieldTo[k])}, e.g. a DBF
+   * record decoded into {@code cs}: in place when every value is valid, else through the raw path, which
+   * words the reason. {@code r} refers to {@code cs} until the next call.
+   */
+  public Result parseFields(char[] cs, int[] fieldFrom, int[] fieldTo, Result r) {
+    r.raw = null;
+    r.reason = null;
+    r.fast = false;
+    r.chars = cs;
+    if (typeFast(cs, fieldFrom, fieldTo, r)) {
+      return r;
     }
+    String[] raw = new String[COLUMNS.size()];
+    for (int i = 0; i < raw.length; i++) {
+      raw[i] = r.present[i] ? new String(cs, r.from[i], r.to[i] - r.from[i]) : null;
+    }
+    return typeRaw(raw, r);
+  }
+
+  /**
+   * Trims the fields of COLUMNS into r.from/r.to and types them in place: true when every value is
+   * valid (r.fast set), false when the raw path must word a reason. One of the two hot paths: kept in
+   * one piece, column after column, so the JIT compiles it straight (a method per column measured slower).
+   */
+  private boolean typeFast(char[] cs, int[] fieldFrom, int[] fieldTo, Result r) {
     int[] from = r.from;
     int[] to = r.to;
     for (int i = 0; i < index.length; i++) {
-      int a = starts[index[i]];
-      int b = ends[index[i]];
+      int k = index[i];
+      r.present[i] = k >= 0;
+      int a = k < 0 ? 0 : fieldFrom[k];
+      int b = k < 0 ? 0 : fieldTo[k];
       while (a < b && cs[a] <= ' ') { // String.trim()
         a++;
       }
@@ -355,19 +426,22 @@ public final class SinascLineParser implements Serializable {
         default: return false;
       }
     }
-    // PESO: empty or 1..4 digits, >= 1
+    // PESO: empty or 1..4 digits; 0 and 9999 unknown
     a = from[PESO];
     w = to[PESO] - a;
     if (w == 0) {
       t[4] = BirthRecord.NULL;
-    } else if (w > 4 || !digits(cs, a, a + w) || num(cs, a, a + w) < 1) {
+    } else if (w > 4 || !digits(cs, a, a + w)) {
       return false;
     } else {
-      t[4] = num(cs, a, a + w);
+      int g = num(cs, a, a + w);
+      t[4] = g == 0 || g == 9999 ? BirthRecord.NULL : g;
     }
-    if ((t[5] = smallCountFast(cs, from[SEMAGESTAC], to[SEMAGESTAC])) == BAD
-        || (t[6] = smallCountFast(cs, from[IDADEMAE], to[IDADEMAE])) == BAD
-        || (t[8] = smallCountFast(cs, from[CONSPRENAT], to[CONSPRENAT])) == BAD) {
+    if ((t[5] = smallCountFast(cs, from[SEMAGESTAC], to[SEMAGESTAC], false)) == BAD
+        || (t[6] = smallCountFast(cs, from[IDADEMAE], to[IDADEMAE], true)) == BAD
+        || (t[8] = smallCountFast(cs, from[CONSPRENAT], to[CONSPRENAT], false)) == BAD
+        || (t[9] = categoryFast(cs, from[GESTACAO], to[GESTACAO], '6')) == BAD
+        || (t[10] = categoryFast(cs, from[CONSULTAS], to[CONSULTAS], '4')) == BAD) {
       return false;
     }
     // PARTO
@@ -418,8 +492,8 @@ public final class SinascLineParser implements Serializable {
     return era * 146097 + dayOfEra - 719468;
   }
 
-  /** 1–2 digits; 99 and empty = NULL; anything else BAD (the Commons CSV path words the reason). */
-  private static int smallCountFast(char[] s, int a, int b) {
+  /** 1–2 digits; 99 and empty (and 0 when {@code zeroUnknown}) = NULL; anything else BAD (the raw path words it). */
+  private static int smallCountFast(char[] s, int a, int b, boolean zeroUnknown) {
     int w = b - a;
     if (w == 0) {
       return BirthRecord.NULL;
@@ -428,7 +502,20 @@ public final class SinascLineParser implements Serializable {
       return BAD;
     }
     int v = num(s, a, b);
-    return v == 99 ? BirthRecord.NULL : v;
+    return v == 99 || (zeroUnknown && v == 0) ? BirthRecord.NULL : v;
+  }
+
+  /** One code character 1..max; empty, 8 and 9 = NULL; anything else BAD. */
+  private static int categoryFast(char[] s, int a, int b, char max) {
+    int w = b - a;
+    if (w == 0) {
+      return BirthRecord.NULL;
+    }
+    char c = s[a];
+    if (w != 1 || c < '1' || (c > max && c != '8' && c != '9')) {
+      return BAD;
+    }
+    return c >= '8' ? BirthRecord.NULL : c - '0';
   }
 
   private static boolean digits(char[] s, int from, int to) {
@@ -469,7 +556,7 @@ public final class SinascLineParser implements Serializable {
     List<String> fields = splitFast(line);
     if (fields == null) {
       try {
-        fields = split(line); // on its own, as the file-wide parser could not split it: same reason as ever
+        fields = split(line, format); // on its own, as the file-wide parser could not split it: same reason as ever
       } catch (RuntimeException e) {
         r.reason = "row: unbalanced or misplaced quote (" + firstLine(e) + ")";
         return r;
@@ -484,14 +571,24 @@ public final class SinascLineParser implements Serializable {
       r.reason = sb.toString();
       return r;
     }
-    String[] raw = new String[REQUIRED.size()];
+    String[] raw = new String[COLUMNS.size()];
     for (int i = 0; i < raw.length; i++) {
-      raw[i] = fields.get(index[i]).trim();
+      raw[i] = index[i] < 0 ? null : fields.get(index[i]).trim();
     }
+    return typeRaw(raw, r);
+  }
+
+  /**
+   * Types the raw fields (null: column not in the file), wording the reason of the first bad one. The
+   * other hot path (every rejected line, and every line of an unusual shape): kept in one piece, column
+   * after column, in the same order as {@link #typeFast}, so that the two read side by side.
+   */
+  private Result typeRaw(String[] raw, Result r) {
     r.raw = raw;
+    r.fast = false;
     int[] t = r.typed;
     // CODMUNRES
-    String v = raw[CODMUNRES];
+    String v = value(raw, CODMUNRES);
     if (v.isEmpty()) {
       return reject(r, CODMUNRES, "missing", v);
     }
@@ -500,7 +597,7 @@ public final class SinascLineParser implements Serializable {
     }
     t[1] = v.length() == 7 ? num(v, 0, 7) / 10 : num(v, 0, 6);
     // DTNASC
-    v = raw[DTNASC];
+    v = value(raw, DTNASC);
     if (v.isEmpty()) {
       return reject(r, DTNASC, "missing", v);
     }
@@ -519,7 +616,7 @@ public final class SinascLineParser implements Serializable {
       return reject(r, DTNASC, "invalid date", v);
     }
     // CODESTAB
-    v = raw[CODESTAB];
+    v = value(raw, CODESTAB);
     if (v.isEmpty()) {
       t[2] = BirthRecord.NULL;
     } else if (!digits(v) || v.length() > 7) {
@@ -528,7 +625,7 @@ public final class SinascLineParser implements Serializable {
       t[2] = num(v, 0, v.length());
     }
     // SEXO
-    v = raw[SEXO];
+    v = value(raw, SEXO);
     switch (v.toUpperCase(Locale.ROOT)) {
       case "": t[3] = BirthRecord.NULL; break;
       case "1": case "M": t[3] = 1; break;
@@ -537,28 +634,22 @@ public final class SinascLineParser implements Serializable {
       default: return reject(r, SEXO, "unknown code (1 M, 2 F, 0 ignored)", v);
     }
     // PESO
-    v = raw[PESO];
+    v = value(raw, PESO);
     if (v.isEmpty()) {
       t[4] = BirthRecord.NULL;
     } else if (!digits(v)) {
       return reject(r, PESO, "not a number", v);
-    } else if (v.length() > 4 || num(v, 0, v.length()) < 1) {
-      return reject(r, PESO, "out of range 1..9999 g", v);
+    } else if (v.length() > 4) {
+      return reject(r, PESO, "out of range 1..9998 g (0 and 9999 = unknown)", v);
     } else {
-      t[4] = num(v, 0, v.length());
+      int g = num(v, 0, v.length());
+      t[4] = g == 0 || g == 9999 ? BirthRecord.NULL : g;
     }
-    int x = smallCount(r, SEMAGESTAC);
-    if (r.reason != null) {
+    if ((t[5] = smallCount(r, SEMAGESTAC, false)) == BAD || (t[6] = smallCount(r, IDADEMAE, true)) == BAD) {
       return r;
     }
-    t[5] = x;
-    x = smallCount(r, IDADEMAE);
-    if (r.reason != null) {
-      return r;
-    }
-    t[6] = x;
     // PARTO
-    v = raw[PARTO];
+    v = value(raw, PARTO);
     switch (v) {
       case "": t[7] = BirthRecord.NULL; break;
       case "1": t[7] = 1; break;
@@ -566,33 +657,52 @@ public final class SinascLineParser implements Serializable {
       case "9": t[7] = 9; break;
       default: return reject(r, PARTO, "unknown code (1 vaginal, 2 cesarean, 9 ignored)", v);
     }
-    x = smallCount(r, CONSPRENAT);
-    if (r.reason != null) {
+    if ((t[8] = smallCount(r, CONSPRENAT, false)) == BAD
+        || (t[9] = category(r, GESTACAO, 6, "1 <22 weeks .. 6 42+")) == BAD
+        || (t[10] = category(r, CONSULTAS, 4, "1 none, 2 1-3, 3 4-6, 4 7+ visits")) == BAD) {
       return r;
     }
-    t[8] = x;
     return r;
   }
 
-  /** 1–2 digits; 99 and empty = NULL. */
-  private static int smallCount(Result r, int col) {
-    String v = r.raw[col];
+  /** Field {@code col} as text, "" when the file lacks it. */
+  private static String value(String[] raw, int col) {
+    return raw[col] == null ? "" : raw[col];
+  }
+
+  /** 1–2 digits; 99 and empty (and 0 when {@code zeroUnknown}) = NULL; else BAD with the reason set. */
+  private static int smallCount(Result r, int col, boolean zeroUnknown) {
+    String v = value(r.raw, col);
     if (v.isEmpty() || v.equals("99")) {
       return BirthRecord.NULL;
     }
     if (!digits(v)) {
       reject(r, col, "not a number", v);
-      return 0;
+      return BAD;
     }
     if (v.length() > 2) {
       reject(r, col, "out of range 0..98 (99 = ignored)", v);
-      return 0;
+      return BAD;
     }
-    return num(v, 0, v.length());
+    int n = num(v, 0, v.length());
+    return zeroUnknown && n == 0 ? BirthRecord.NULL : n;
+  }
+
+  /** A code 1..max; empty, 8 and 9 = NULL; else BAD with the reason set. */
+  private static int category(Result r, int col, int max, String codes) {
+    String v = value(r.raw, col);
+    if (v.isEmpty() || v.equals("8") || v.equals("9")) {
+      return BirthRecord.NULL;
+    }
+    if (v.length() != 1 || v.charAt(0) < '1' || v.charAt(0) > '0' + max) {
+      reject(r, col, "unknown code (" + codes + ", 8/9 ignored)", v);
+      return BAD;
+    }
+    return v.charAt(0) - '0';
   }
 
   private static Result reject(Result r, int col, String what, String value) {
-    r.reason = REQUIRED.get(col) + ": " + what + " '" + value + "'";
+    r.reason = COLUMNS.get(col) + ": " + what + " '" + value + "'";
     return r;
   }
 

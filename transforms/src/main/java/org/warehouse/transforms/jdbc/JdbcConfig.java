@@ -56,19 +56,20 @@ public final class JdbcConfig implements Serializable {
     if (u == null || u.isBlank()) {
       u = "postgres";
     }
-    String pw = null;
-    if (passwordFile != null && !passwordFile.isBlank()) {
-      try {
-        String content = Files.readString(Path.of(passwordFile), StandardCharsets.UTF_8);
-        int nl = content.indexOf('\n');
-        pw = (nl >= 0 ? content.substring(0, nl) : content).strip();
-      } catch (IOException e) {
-        throw new IllegalArgumentException("cannot read --passwordFile " + passwordFile + ": " + e.getMessage());
-      }
-    } else if (System.getenv("PGPASSWORD") != null) {
-      pw = System.getenv("PGPASSWORD");
-    }
+    String pw = passwordFile != null && !passwordFile.isBlank() ? readPasswordFile(passwordFile)
+        : System.getenv("PGPASSWORD");
     return new JdbcConfig(url, u, pw, "64MB");
+  }
+
+  /** The first line of a password file, stripped; an {@link IllegalArgumentException} naming --passwordFile when unreadable. */
+  public static String readPasswordFile(String passwordFile) {
+    try {
+      String content = Files.readString(Path.of(passwordFile), StandardCharsets.UTF_8);
+      int nl = content.indexOf('\n');
+      return (nl >= 0 ? content.substring(0, nl) : content).strip();
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read --passwordFile " + passwordFile + ": " + e.getMessage());
+    }
   }
 
   public static JdbcConfig of(String url, String user, String password) {

@@ -112,6 +112,10 @@ public final class TableDefinition {
       throw new WarehouseException("table " + t + " does not exist (or is not a table) in database "
           + c.getCatalog() + ": check --schema and the table name");
     }
+    return new TableDefinition(t, readColumns(c, oid), readConstraints(c, oid), readIndexes(c, oid, t), comment);
+  }
+
+  private static List<Column> readColumns(Connection c, long oid) throws SQLException {
     List<Column> cols = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
@@ -138,6 +142,10 @@ public final class TableDefinition {
         }
       }
     }
+    return cols;
+  }
+
+  private static List<String[]> readConstraints(Connection c, long oid) throws SQLException {
     List<String[]> cons = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
@@ -149,6 +157,10 @@ public final class TableDefinition {
         }
       }
     }
+    return cons;
+  }
+
+  private static List<String[]> readIndexes(Connection c, long oid, TableRef t) throws SQLException {
     List<String[]> idx = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT i.relname, x.indisunique, pg_get_indexdef(x.indexrelid), "
@@ -170,7 +182,7 @@ public final class TableDefinition {
         }
       }
     }
-    return new TableDefinition(t, cols, cons, idx, comment);
+    return idx;
   }
 
   /**
@@ -265,5 +277,42 @@ public final class TableDefinition {
     String suffix = "__s" + k;
     String base = source.length() + suffix.length() > 63 ? source.substring(0, 63 - suffix.length()) : source;
     return base + suffix;
+  }
+
+  /** The table's comment, or null. */
+  public String comment() {
+    return comment;
+  }
+
+  /**
+   * A primary key, unique constraint or index as PostgreSQL defines it, for databases that re-create
+   * it their own way.
+   *
+   * @param kind {@code PRIMARY KEY}, {@code UNIQUE} (constraint), {@code UNIQUE INDEX}, {@code INDEX},
+   *     {@code EXCLUDE} or {@code CHECK}
+   * @param definition {@code pg_get_constraintdef} ("PRIMARY KEY (a, b)") or the index definition after
+   *     the table ("USING btree (c DESC) WHERE …")
+   */
+  public record KeyDef(String name, String kind, String definition) {}
+
+  /** The primary key, unique, exclusion and check constraints, then the indexes. */
+  public List<KeyDef> keyDefs() {
+    List<KeyDef> out = new ArrayList<>();
+    for (String[] con : constraints) {
+      String kind = switch (con[2]) {
+        case "p" -> "PRIMARY KEY";
+        case "u" -> "UNIQUE";
+        case "x" -> "EXCLUDE";
+        case "c" -> "CHECK";
+        default -> null;
+      };
+      if (kind != null) {
+        out.add(new KeyDef(con[0], kind, con[1]));
+      }
+    }
+    for (String[] ix : indexes) {
+      out.add(new KeyDef(ix[0], ix[1].isEmpty() ? "INDEX" : "UNIQUE INDEX", ix[2]));
+    }
+    return out;
   }
 }

@@ -61,6 +61,81 @@ public class LineReaderTest {
     }
   }
 
+  /**
+   * A 50 MB line among short ones, streamed (never in memory here): with a 1 MB cap the reader keeps the
+   * line's first KB, counts its length, gives the lines around it unchanged, and its buffers stay under
+   * 2 MB + 64 KB (the line whole would take 50 MB of bytes and 100 MB of chars).
+   */
+  @Test
+  public void aLineOverTheCapKeepsItsFirstKilobyteAndMemoryStaysBounded() throws IOException {
+    int cap = 1 << 20;
+    long longBytes = 50L << 20;
+    for (Charset cs : List.of(StandardCharsets.ISO_8859_1, StandardCharsets.UTF_8, Charset.forName("windows-1252"))) {
+      InputStream in = new java.io.SequenceInputStream(java.util.Collections.enumeration(List.of(
+          new ByteArrayInputStream("first;line\r\n".getBytes(cs)), new Repeated((byte) 'x', longBytes),
+          new ByteArrayInputStream("\r\nlast;line".getBytes(cs)))));
+      LineReader r = new LineReader(new Pieces(in, 1 << 16), cs, cap);
+      List<String> lines = new ArrayList<>();
+      List<Long> longs = new ArrayList<>();
+      while (r.next()) {
+        lines.add(r.line());
+        longs.add(r.longLineBytes);
+      }
+      assertThat(cs.name(), lines, equalTo(List.of("first;line", "x".repeat(LineReader.KEPT_BYTES), "last;line")));
+      assertThat(cs.name(), longs, equalTo(List.of(0L, longBytes, 0L)));
+      assertThat(cs.name() + " byte buffer", r.bufferBytes() <= 2 * cap + (1 << 16), equalTo(true));
+      assertThat(cs.name() + " char buffer", r.chars.length <= 2 * LineReader.KEPT_BYTES, equalTo(true));
+    }
+  }
+
+  /** A line of exactly the cap is a normal line; one byte more is cut, also when it is the last line. */
+  @Test
+  public void theCapIsInclusiveAndAppliesToTheLastLine() throws IOException {
+    int cap = 2048;
+    String exact = "y".repeat(cap);
+    String over = "z".repeat(cap + 1);
+    LineReader r = new LineReader(new ByteArrayInputStream((exact + "\n" + over).getBytes(StandardCharsets.UTF_8)),
+        StandardCharsets.UTF_8, cap);
+    assertThat(r.next(), equalTo(true));
+    assertThat(r.line(), equalTo(exact));
+    assertThat(r.longLineBytes, equalTo(0L));
+    assertThat(r.next(), equalTo(true));
+    assertThat(r.line(), equalTo("z".repeat(LineReader.KEPT_BYTES)));
+    assertThat(r.longLineBytes, equalTo((long) cap + 1));
+    assertThat(r.next(), equalTo(false));
+  }
+
+  /** {@code n} copies of one byte, generated as read. */
+  private static final class Repeated extends InputStream {
+    private final byte b;
+    private long left;
+
+    Repeated(byte b, long n) {
+      this.b = b;
+      this.left = n;
+    }
+
+    @Override
+    public int read() {
+      if (left == 0) {
+        return -1;
+      }
+      left--;
+      return b & 0xFF;
+    }
+
+    @Override
+    public int read(byte[] buf, int off, int len) {
+      if (left == 0) {
+        return -1;
+      }
+      int n = (int) Math.min(len, left);
+      java.util.Arrays.fill(buf, off, off + n, b);
+      left -= n;
+      return n;
+    }
+  }
+
   private static List<String> bufferedReaderLines(byte[] data, Charset cs) throws IOException {
     List<String> out = new ArrayList<>();
     BufferedReader br = new BufferedReader(new InputStreamReader(new ByteArrayInputStream(data), cs));

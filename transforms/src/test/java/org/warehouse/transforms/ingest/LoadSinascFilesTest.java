@@ -16,7 +16,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Set;
 import java.util.zip.GZIPOutputStream;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.Compression;
@@ -29,6 +28,7 @@ import org.junit.rules.TemporaryFolder;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.births.FactBirths;
 import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 
@@ -90,14 +90,18 @@ public class LoadSinascFilesTest {
         + "sha256 text NOT NULL, bytes bigint NOT NULL, lines_read bigint NOT NULL, rows_loaded bigint NOT NULL, "
         + "rows_rejected bigint NOT NULL, loaded_at timestamptz NOT NULL, replaced_count integer NOT NULL DEFAULT 0)");
     Db.execute(c, "CREATE TABLE " + s + ".summaries (file_name text, file_id bigint, lines_read bigint, "
-        + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text)");
+        + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text, records_deleted bigint)");
   }
 
   private PipelineResult.State load(String s, String glob, double maxRejectRatio, Map<String, Long> ids,
       Map<String, String> shas) {
+    Map<String, Long> bytes = Map.of("a.csv", 1L, "b.csv.gz", 2L, "bad.csv", 3L);
+    Map<String, LoadSinascFiles.PlannedLoad> files = new java.util.HashMap<>();
+    ids.forEach((name, id) -> files.put(name, new LoadSinascFiles.PlannedLoad(id, shas.get(name),
+        bytes.getOrDefault(name, 0L), false)));
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), s + ".fact_births", TableRef.of(s, "bronze"),
-        s + ".rejects", s + ".ledger", s + ".summaries", "ISO-8859-1", maxRejectRatio, ids, shas,
-        Map.of("a.csv", 1L, "b.csv.gz", 2L, "bad.csv", 3L), Set.of());
+        s + ".rejects", s + ".ledger", s + ".summaries", new LoadSinascFiles.Rules("ISO-8859-1", maxRejectRatio,
+        1 << 20, 60), files, (PublishGuard & java.io.Serializable) c -> { });
     p.apply("Match", FileIO.match().filepattern(glob))
         .apply("Read", FileIO.readMatches().withCompression(Compression.UNCOMPRESSED))
         .apply("Load", LoadSinascFiles.into(target));
@@ -126,11 +130,11 @@ public class LoadSinascFilesTest {
           + "(7000000005, date '2019-01-01', 530010, NULL, 0, NULL, NULL, NULL, 9, NULL), "
           + "(8000000003, date '2024-02-29', 240800, 1, 2, 2999, 39, 28, 1, 15)"), is(0L));
       assertThat("bronze: every line that split, raw", difference(c, "SELECT * FROM " + s + ".bronze", "VALUES "
-          + "(7, 2, '355030', '15032020', '1', '3250', '39', '28', '2', '8', '2077485'), "
-          + "(7, 3, '355030', '31022020', '1', '3250', '39', '28', '2', '8', '2077485'), "
-          + "(7, 5, '530010', '01012019', '0', '', '99', '', '9', '', ''), "
-          + "(8, 2, '2408003', '29022024', '2', 'abc', '39', '28', '2', '8', '1'), "
-          + "(8, 3, '2408003', '29022024', '2', '2999', '39', '28', '1', '15', '1')"), is(0L));
+          + "(7, 2, '355030', '15032020', '1', '3250', '39', '28', '2', '8', '2077485', NULL::text, NULL::text), "
+          + "(7, 3, '355030', '31022020', '1', '3250', '39', '28', '2', '8', '2077485', NULL, NULL), "
+          + "(7, 5, '530010', '01012019', '0', '', '99', '', '9', '', '', NULL, NULL), "
+          + "(8, 2, '2408003', '29022024', '2', 'abc', '39', '28', '2', '8', '1', NULL, NULL), "
+          + "(8, 3, '2408003', '29022024', '2', '2999', '39', '28', '1', '15', '1', NULL, NULL)"), is(0L));
       assertThat("rejects: raw text and reason", difference(c, "SELECT * FROM " + s + ".rejects", "VALUES "
           + "('a.csv', 3, " + Sql.literal(A[2]) + ", 'DTNASC: invalid date ''31022020'''), "
           + "('a.csv', 4, '', 'row: empty line'), "

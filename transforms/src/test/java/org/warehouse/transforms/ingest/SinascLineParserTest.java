@@ -37,7 +37,7 @@ public class SinascLineParserTest {
     assertThat(r.typed[6], is(BirthRecord.NULL)); // 99 = ignored
     assertThat(r.typed[7], is(2));
     assertThat(r.typed[8], is(BirthRecord.NULL)); // empty
-    assertThat(r.raw(0), equalTo("3550308")); // raw fields in REQUIRED order, quotes removed
+    assertThat(r.raw(0), equalTo("3550308")); // raw fields in COLUMNS order, quotes removed
     assertThat(r.raw(1), equalTo("29022020"));
   }
 
@@ -79,8 +79,48 @@ public class SinascLineParserTest {
   @Test
   public void headerWithoutARequiredColumnIsAFileError() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SinascLineParser.forHeader("DTNASC;SEXO;CODMUNRES;IDADEMAE;PARTO;CONSPRENAT;CODESTAB"));
-    assertThat(e.getMessage(), containsString("PESO, SEMAGESTAC"));
+        () -> SinascLineParser.forHeader("SEXO;IDADEMAE;PARTO;CONSPRENAT;CODESTAB;PESO"));
+    assertThat(e.getMessage(), containsString("header lacks column(s) CODMUNRES, DTNASC"));
+  }
+
+  /** The other columns may be missing (older layouts): NULL, also in bronze (raw null). */
+  @Test
+  public void missingOptionalColumnsAreNull() {
+    SinascLineParser.Result r = SinascLineParser.forHeader("DTNASC;CODMUNRES").parse("01012020;355030",
+        new SinascLineParser.Result());
+    assertThat(r.reason, nullValue());
+    for (int i = 2; i < r.typed.length; i++) {
+      assertThat("typed " + i, r.typed[i], is(BirthRecord.NULL));
+    }
+    assertThat(r.raw(SinascLineParser.PESO), nullValue());
+    assertThat(r.raw(SinascLineParser.CODMUNRES), equalTo("355030"));
+  }
+
+  /**
+   * DATASUS value rules: PESO 0/9999 and IDADEMAE 0/99 are unknown; GESTACAO 1..6 and CONSULTAS 1..4 are
+   * kept, 8/9/blank are NULL, other codes rejected; a header without ';' but with ',' splits on ','.
+   */
+  @Test
+  public void datasusUnknownsCategoriesAndCommaDelimitedExports() {
+    SinascLineParser c = SinascLineParser.forHeader("\"CODMUNRES\",\"DTNASC\",\"PESO\",\"IDADEMAE\",\"GESTACAO\",\"CONSULTAS\"");
+    SinascLineParser.Result r = c.parse("355030,01012020,0,0,6,4", new SinascLineParser.Result());
+    assertThat(r.reason, nullValue());
+    assertThat(r.typed[4], is(BirthRecord.NULL));
+    assertThat(r.typed[6], is(BirthRecord.NULL));
+    assertThat(r.typed[9], is(6));
+    assertThat(r.typed[10], is(4));
+    r = c.parse("\"355030\",\"01012020\",\"9999\",\"99\",\"9\",\"8\"", new SinascLineParser.Result());
+    assertThat(r.reason, nullValue());
+    assertThat(r.typed[4], is(BirthRecord.NULL));
+    assertThat(r.typed[6], is(BirthRecord.NULL));
+    assertThat(r.typed[9], is(BirthRecord.NULL));
+    assertThat(r.typed[10], is(BirthRecord.NULL));
+    assertThat(c.parse("355030,01012020,3000,20,7,1", new SinascLineParser.Result()).reason,
+        startsWith("GESTACAO: unknown code"));
+    assertThat(c.parse("355030,01012020,3000,20,1,5", new SinascLineParser.Result()).reason,
+        startsWith("CONSULTAS: unknown code"));
+    assertThat(c.parse("355030,01012020,3000,20,1", new SinascLineParser.Result()).reason,
+        startsWith("row: 5 fields, the header has 6"));
   }
 
   @Test
@@ -107,7 +147,7 @@ public class SinascLineParserTest {
       return null;
     }
     List<String> l = new ArrayList<>();
-    for (int i = 0; i < SinascLineParser.REQUIRED.size(); i++) {
+    for (int i = 0; i < SinascLineParser.COLUMNS.size(); i++) {
       l.add(r.raw(i));
     }
     return l;
@@ -121,14 +161,23 @@ public class SinascLineParserTest {
    */
   @Test
   public void theFastPathAgreesWithTheCommonsCsvPathOnMutatedLines() {
-    String[] seeds = {
+    agree(HEADER, ';', new String[] {
       "\"29022020\";2;\"3550308\";3250;\"São; Paulo\";39;99;2;;\"2077485\"",
       "01012019;M;355030;;x;;;;;",
       "\"15032020\";f;\"530010\";0999;\"\";00;17;9;08;\"1\"",
       " 31122000 ;i; 2408003 ; 1 ;a b;1; 99 ;1;99; 7 ",
       "28021999;1;355030;9999;\"x\";42;40;2;0;1234567",
-    };
-    char[] alphabet = {';', '"', ' ', '\t', 'x', 'M', '0', '1', '9', '2', '\\', 'ç', '\uFFFD', '\0'};
+    });
+    // a comma-delimited export with the categorical DATASUS columns
+    agree("CODMUNRES,DTNASC,GESTACAO,CONSULTAS,PESO,IDADEMAE", ',', new String[] {
+      "355030,01012020,5,4,3250,25", "\"1300000\",\"31121996\",\"9\",\"8\",\"9999\",\"00\"", "530010,29022000,,,0,",
+      " 355030 ,01012020,1,1,1,1", "355030,01012020,6,3,9998,99",
+    });
+  }
+
+  private void agree(String header, char delimiter, String[] seeds) {
+    SinascLineParser p = SinascLineParser.forHeader(header);
+    char[] alphabet = {delimiter, '"', ' ', '\t', 'x', 'M', '0', '1', '9', '2', '6', '8', '\\', 'ç', '\uFFFD', '\0'};
     java.util.Random rnd = new java.util.Random(42);
     int fast = 0;
     int total = 0;
@@ -146,7 +195,7 @@ public class SinascLineParserTest {
       }
       String line = sb.toString();
       SinascLineParser.Result a = p.parse(line, new SinascLineParser.Result());
-      SinascLineParser.Result b = SinascLineParser.forHeader(HEADER).parseCsv(line, new SinascLineParser.Result());
+      SinascLineParser.Result b = SinascLineParser.forHeader(header).parseCsv(line, new SinascLineParser.Result());
       assertThat(line, a.reason, equalTo(b.reason));
       assertThat(line, raw(a), equalTo(raw(b)));
       if (a.ok()) {

@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.ingest;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
@@ -69,7 +69,7 @@ final class IngestOracle {
     Db.execute(c, "UPDATE " + s + ".oracle_split SET good = splits "
         + "AND codmunres ~ '^\\d{6,7}$' AND " + s + ".oracle_date(dtnasc) IS NOT NULL "
         + "AND (codestab = '' OR codestab ~ '^\\d{1,7}$') AND upper(sexo) IN ('', '0', '1', '2', 'M', 'F', 'I') "
-        + "AND (peso = '' OR CASE WHEN peso ~ '^\\d{1,4}$' THEN peso::int >= 1 ELSE false END) "
+        + "AND (peso = '' OR peso ~ '^\\d{1,4}$') "
         + "AND (semagestac = '' OR semagestac ~ '^\\d{1,2}$') AND (idademae = '' OR idademae ~ '^\\d{1,2}$') "
         + "AND (consprenat = '' OR consprenat ~ '^\\d{1,2}$') AND parto IN ('', '1', '2', '9')");
     Db.execute(c, "UPDATE " + s + ".oracle_split SET good = false WHERE good IS NULL");
@@ -78,9 +78,12 @@ final class IngestOracle {
         + "CASE WHEN length(codmunres) = 7 THEN codmunres::int / 10 ELSE codmunres::int END AS residence_municipality_code, "
         + "nullif(codestab, '')::int AS cnes_code, "
         + "(CASE upper(sexo) WHEN '1' THEN 1 WHEN 'M' THEN 1 WHEN '2' THEN 2 WHEN 'F' THEN 2 WHEN '0' THEN 0 WHEN 'I' THEN 0 END)::smallint AS sex, "
-        + "nullif(peso, '')::smallint AS birth_weight_g, nullif(nullif(semagestac, ''), '99')::smallint AS gestational_weeks, "
-        + "nullif(nullif(idademae, ''), '99')::smallint AS mother_age, nullif(parto, '')::smallint AS delivery_type, "
-        + "nullif(nullif(consprenat, ''), '99')::smallint AS prenatal_visits "
+        + "CASE WHEN peso = '' THEN NULL WHEN peso::int IN (0, 9999) THEN NULL ELSE peso::smallint END AS birth_weight_g, "
+        + "nullif(nullif(semagestac, ''), '99')::smallint AS gestational_weeks, "
+        + "CASE WHEN idademae = '' THEN NULL WHEN idademae::int IN (0, 99) THEN NULL ELSE idademae::smallint END AS mother_age, "
+        + "nullif(parto, '')::smallint AS delivery_type, "
+        + "nullif(nullif(consprenat, ''), '99')::smallint AS prenatal_visits, "
+        + "NULL::smallint AS gestation_category, NULL::smallint AS prenatal_category "
         + "FROM " + s + ".oracle_split WHERE good");
   }
 
@@ -97,7 +100,7 @@ final class IngestOracle {
   static void assertMatches(Connection c, String schema) throws SQLException {
     String s = Sql.quoteIdent(schema);
     String cols = "birth_id, birth_date, residence_municipality_code, cnes_code, sex, birth_weight_g, "
-        + "gestational_weeks, mother_age, delivery_type, prenatal_visits";
+        + "gestational_weeks, mother_age, delivery_type, prenatal_visits, gestation_category, prenatal_category";
     String fact = "SELECT " + cols + " FROM " + s + ".fact_births WHERE birth_id >= 1000000000";
     String good = "SELECT " + cols + " FROM " + s + ".oracle_good";
     assertThat("fact rows the oracle lacks", count(c, fact + " EXCEPT " + good), is(0L));

@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.ingest;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -23,7 +23,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileIO;
@@ -34,11 +33,14 @@ import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.warehouse.pipelines.GenerateCsvPipeline;
+import org.warehouse.pipelines.Main;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.ingest.LoadSinascFiles;
 import org.warehouse.transforms.ingest.SinascCsvWriter;
 import org.warehouse.transforms.ingest.SinascCsvWriter.Damage;
 import org.warehouse.transforms.jdbc.Db;
+import org.warehouse.transforms.jdbc.PublishGuard;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
@@ -325,8 +327,8 @@ public class IngestPipelineTest {
       assertThat(String.valueOf(e.getMessage()), containsString("injected failure at COMMIT"));
       Db.execute(c, "DROP TRIGGER fail_commit ON " + s + ".ingest_files");
       assertThat(state(c, s), equalTo(before));
-      assertThat("staging tables dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
-          + "' AND tablename LIKE 'ingest_stage_%'"), is(0L));
+      assertThat("run table dropped", Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + s
+          + "' AND tablename LIKE 'ingest\\_files\\_\\_run\\_%'"), is(0L));
 
       IngestPipeline.run(options(DB, s, dir + "/*.csv"));
       assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(2L));
@@ -345,8 +347,7 @@ public class IngestPipelineTest {
       // after each file's bronze is attached (its session's work is done), end that kept session as a
       // server restart or an idle timeout would (a trigger on the ledger row, inside the file's
       // transaction); the next file must get a new one
-      IngestPipeline.ensureTables(c, TableRef.of(s, "fact_births"), TableRef.of(s, IngestPipeline.BRONZE),
-          TableRef.of(s, IngestPipeline.REJECTS), TableRef.of(s, IngestPipeline.LEDGER), s);
+      IngestTables.of(s, "fact_births").ensure(c);
       Db.execute(c, "CREATE TABLE " + s + ".kills (n int)");
       Db.execute(c, "CREATE FUNCTION " + s + ".end_bronze_session() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
           + "INSERT INTO " + s + ".kills SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -379,7 +380,7 @@ public class IngestPipelineTest {
         sha = rs.getString(1);
       }
       Db.execute(c, "CREATE TABLE " + s + ".retry_summaries (file_name text, file_id bigint, lines_read bigint, "
-          + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text)");
+          + "rows_loaded bigint, rows_rejected bigint, sha256 text, error text, records_deleted bigint)");
       String before = state(c, s);
       // replay the file's worker with the same plan, as a runner retrying a bundle after its COMMIT would
       assertThat(replayWorker(s, dir, fileId, Map.of("sinasc_000.csv", sha)), is(PipelineResult.State.DONE));
@@ -400,8 +401,10 @@ public class IngestPipelineTest {
   private static PipelineResult.State replayWorker(String s, Path dir, long fileId, Map<String, String> shas) {
     LoadSinascFiles.Target target = new LoadSinascFiles.Target(DB.config(), TableRef.of(s, "fact_births").quoted(),
         TableRef.of(s, "bronze_sinasc_raw"), TableRef.of(s, "ingest_rejects").quoted(),
-        TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(), "ISO-8859-1", 0.01,
-        Map.of("sinasc_000.csv", fileId), shas, Map.of("sinasc_000.csv", 1L), Set.of());
+        TableRef.of(s, "ingest_files").quoted(), TableRef.of(s, "retry_summaries").quoted(),
+        new LoadSinascFiles.Rules("ISO-8859-1", 0.01, 1 << 20, 60),
+        Map.of("sinasc_000.csv", new LoadSinascFiles.PlannedLoad(fileId, shas.get("sinasc_000.csv"), 1L, false)),
+        (PublishGuard & java.io.Serializable) c -> { });
     Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
     p.apply("Match", FileIO.match().filepattern(dir + "/*.csv"))
         .apply("Read", FileIO.readMatches())
@@ -409,47 +412,32 @@ public class IngestPipelineTest {
     return p.run().waitUntilFinish();
   }
 
+  /** A bronze table of an earlier, plain layout is refused with one line saying what to do; nothing changes. */
   @Test
-  public void bronzeTablesOfTheEarlierPlainLayoutsMoveIntoOnePartitionPerFileAndKeepTheirRows() throws Exception {
-    String s = "s_migrate";
-    Path dir = tmp.newFolder("migrate").toPath();
-    Path more = tmp.newFolder("migrate2").toPath();
+  public void aBronzeTableOfAnEarlierPlainLayoutIsRefusedNamingItAndNothingChanges() throws Exception {
+    String s = "s_plain";
+    Path dir = tmp.newFolder("plain-bronze").toPath();
+    Path more = tmp.newFolder("plain-bronze2").toPath();
     generate(dir, 900, 1, 0.01, 71);
     List<SinascCsvWriter.FileResult> second = generate(more, 700, 1, 0.01, 72);
-    List<SinascCsvWriter.FileResult> third = generate(tmp.newFolder("migrate3").toPath(), 500, 1, 0.01, 73);
     try (Connection c = DB.connect()) {
       createSchema(c, s);
       IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
-      long rows = Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc_raw");
-      // the first plain layout: file_name text instead of file_id, primary key (file_name, line_number)
-      makeBronzePlain(c, s, "f.file_name, b.line_number", "JOIN " + s + ".ingest_files f USING (file_id)");
-      Db.execute(c, "ALTER TABLE " + s + ".bronze_sinasc_raw ADD PRIMARY KEY (file_name, line_number)");
+      String fields = String.join(", ", LoadSinascFiles.BRONZE_COLUMNS.subList(2, LoadSinascFiles.BRONZE_COLUMNS.size()));
+      Db.execute(c, "DROP VIEW " + s + ".bronze_sinasc");
+      Db.execute(c, "CREATE TABLE " + s + ".plain AS SELECT b.file_id, b.line_number, " + fields + " FROM " + s
+          + ".bronze_sinasc_raw b");
+      Db.execute(c, "DROP TABLE " + s + ".bronze_sinasc_raw");
+      Db.execute(c, "ALTER TABLE " + s + ".plain RENAME TO bronze_sinasc_raw");
       Files.move(second.get(0).path, dir.resolve("later_000.csv"));
-      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
-      assertThat(Db.columns(c, TableRef.of(s, "bronze_sinasc_raw")).containsKey("file_name"), is(false));
-      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".bronze_sinasc WHERE file_name = 'sinasc_000.csv'"),
-          is(rows));
-      // the second plain layout: keyed by file_id, no key
-      makeBronzePlain(c, s, "b.file_id, b.line_number", "");
-      Files.move(third.get(0).path, dir.resolve("last_000.csv"));
-      IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05"));
-      assertThat(IngestPipeline.isPartitioned(c, TableRef.of(s, "bronze_sinasc_raw")), is(true));
-      assertThat("one partition per file", Db.queryLong(c, "SELECT count(*) FROM pg_inherits WHERE inhparent = '"
-          + s + ".bronze_sinasc_raw'::regclass"), is(3L));
-      IngestOracle.assertMatchesLatin1(c, s, dir.resolve("sinasc_000.csv"), dir.resolve("later_000.csv"),
-          dir.resolve("last_000.csv"));
-      IngestOracle.assertBronzeMatches(c, s);
+      String before = state(c, s);
+      WarehouseException e = assertThrows(WarehouseException.class,
+          () -> IngestPipeline.run(options(DB, s, dir + "/*.csv", "--maxRejectRatio=0.05")));
+      assertThat(e.getMessage(), containsString(s + ".bronze_sinasc_raw is a plain table of an earlier layout"));
+      assertThat(e.getMessage(), containsString("docs/ingest.md"));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(IngestTables.isPartitioned(c, TableRef.of(s, "bronze_sinasc_raw")), is(false));
     }
-  }
-
-  /** Turns the partitioned bronze into one plain table with the given leading columns, as earlier versions had it. */
-  private static void makeBronzePlain(Connection c, String s, String keyColumns, String join) throws Exception {
-    String fields = String.join(", ", LoadSinascFiles.BRONZE_COLUMNS.subList(2, LoadSinascFiles.BRONZE_COLUMNS.size()));
-    Db.execute(c, "DROP VIEW " + s + ".bronze_sinasc");
-    Db.execute(c, "CREATE TABLE " + s + ".plain AS SELECT " + keyColumns + ", " + fields + " FROM " + s
-        + ".bronze_sinasc_raw b " + join);
-    Db.execute(c, "DROP TABLE " + s + ".bronze_sinasc_raw");
-    Db.execute(c, "ALTER TABLE " + s + ".plain RENAME TO bronze_sinasc_raw");
   }
 
   @Test
@@ -475,14 +463,196 @@ public class IngestPipelineTest {
     }
   }
 
+  /**
+   * A 50 MB line (no line end for 50 MB) in the middle of a file of good lines: rejected with only its
+   * first KB in raw_line and a reason naming --maxLineBytes; every other line loads as the oracle says
+   * (the oracle reads the same file with that line cut to its first KB, which it finds bad too).
+   */
+  @Test
+  public void aFiftyMegabyteLineIsRejectedWithItsFirstKilobyteAndTheOtherLinesLoad() throws Exception {
+    String s = "s_longline";
+    Path gen = tmp.newFolder("longline-gen").toPath();
+    Path dir = tmp.newFolder("longline").toPath();
+    Path oracle = tmp.newFolder("longline-oracle").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(gen, 1000, 1, 0.0, 95);
+    List<String> lines = Files.readAllLines(files.get(0).path, StandardCharsets.ISO_8859_1);
+    long longLine = 501; // physical line number of the long line (the header is line 1)
+    try (java.io.OutputStream in = Files.newOutputStream(dir.resolve("big_000.csv"));
+        java.io.OutputStream or = Files.newOutputStream(oracle.resolve("big_000.csv"))) {
+      for (int i = 0; i < lines.size(); i++) {
+        if (i == longLine - 1) {
+          byte[] mb = "9".repeat(1 << 20).getBytes(StandardCharsets.ISO_8859_1);
+          for (int k = 0; k < 50; k++) {
+            in.write(mb);
+          }
+          in.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+          or.write(("9".repeat(1024) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        }
+        byte[] line = (lines.get(i) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        in.write(line);
+        or.write(line);
+      }
+    }
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestPipeline.run(options(DB, s, dir + "/*.csv"));
+      assertThat(Db.queryString(c, "SELECT reason FROM " + s + ".ingest_rejects"), is("row: " + (50L << 20)
+          + " bytes, longer than --maxLineBytes=1048576 (raw_line keeps its first 1024 bytes)"));
+      assertThat(Db.queryLong(c, "SELECT line_number FROM " + s + ".ingest_rejects"), is(longLine));
+      assertThat(Db.queryLong(c, "SELECT length(raw_line) FROM " + s + ".ingest_rejects"), is(1024L));
+      assertThat(Db.queryLong(c, "SELECT lines_read FROM " + s + ".ingest_files"), is(1001L));
+      IngestOracle.assertMatchesLatin1(c, s, oracle.resolve("big_000.csv"));
+      IngestOracle.assertBronzeMatches(c, s);
+    }
+  }
+
+  /** Runs the launcher, capturing stdout (progress) and stderr; returns {exit code, stdout, stderr}. */
+  private static String[] launch(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream saved = System.out;
+    int code;
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      code = Main.run(args, System.out, new PrintStream(err, true, StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(saved);
+    }
+    return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+  }
+
+  private static String[] ingestArgs(String s, String input, String... extra) {
+    List<String> args = new ArrayList<>(List.of("ingest", "--runner=DirectRunner", "--schema=" + s, "--input=" + input));
+    args.addAll(Arrays.asList(DB.connectionArgs()));
+    args.addAll(Arrays.asList(extra));
+    return args.toArray(new String[0]);
+  }
+
+  /**
+   * The file connection is killed (its backend terminated, as a restart would) while the second of three
+   * files commits: exit 1 with one line naming the lost connection and the file that committed before;
+   * stdout and the report list that file (tables and details) as a finished run would; the killed file
+   * left nothing; the next run loads the other two, and all three equal the oracle.
+   */
+  @Test
+  public void aKilledConnectionFailsInOneLineListingTheFilesAlreadyCommittedAndTheNextRunLoadsTheRest()
+      throws Exception {
+    String s = "s_killed";
+    Path dir = tmp.newFolder("killed").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 1500, 3, 0.005, 97);
+    Path report = tmp.getRoot().toPath().resolve("killed-report.json");
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestTables.of(s, "fact_births").ensure(c);
+      // the second file's own backend ends itself inside its transaction, before COMMIT
+      Db.execute(c, "CREATE FUNCTION " + s + ".kill_second() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+          + "IF (SELECT count(*) FROM " + s + ".ingest_files) >= 2 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+          + "END IF; RETURN NULL; END$$");
+      Db.execute(c, "CREATE TRIGGER kill_second AFTER INSERT ON " + s + ".ingest_files FOR EACH ROW "
+          + "EXECUTE FUNCTION " + s + ".kill_second()");
+      String[] r = launch(ingestArgs(s, dir + "/*.csv", "--targetParallelism=1", "--reportFile=" + report));
+      Db.execute(c, "DROP TRIGGER kill_second ON " + s + ".ingest_files");
+      String committed = Db.queryString(c, "SELECT file_name FROM " + s + ".ingest_files");
+      assertThat(r[2], r[0], is("1"));
+      String errorLine = r[2].lines().filter(l -> l.startsWith("ingest failed: ")).findFirst().orElseThrow();
+      assertThat(errorLine, containsString("the server closed the connection"));
+      assertThat(errorLine, containsString("1 file(s) committed before the failure stay loaded (" + committed + ")"));
+      assertThat(r[1], containsString("1 file(s) committed before the failure stay loaded:"));
+      assertThat(r[1], org.hamcrest.Matchers.matchesPattern("(?s).*" + java.util.regex.Pattern.quote(committed)
+          + " +[0-9,]+ lines +[0-9,]+ loaded .*"));
+      String json = Files.readString(report);
+      assertThat(json, containsString("\"status\" : \"FAILED\""));
+      assertThat(json, containsString("\"file:" + committed + "\""));
+      assertThat(json, org.hamcrest.Matchers.matchesPattern("(?s).*\"name\" : \"" + s + ".fact_births\",\\s*\"rows\" : "
+          + Db.queryLong(c, "SELECT count(*) FROM " + s + ".fact_births") + ",.*"));
+      IngestOracle.assertMatchesLatin1(c, s, dir.resolve(committed)); // that file whole, nothing of the others
+      Db.execute(c, "TRUNCATE " + s + ".oracle_lines");
+
+      r = launch(ingestArgs(s, dir + "/*.csv"));
+      assertThat(r[2], r[0], is("0"));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM " + s + ".ingest_files"), is(3L));
+      IngestOracle.assertMatchesLatin1(c, s, paths(files));
+      IngestOracle.assertBronzeMatches(c, s);
+    }
+  }
+
+  /**
+   * The run lock's session is terminated while a file is being published (inside its transaction,
+   * waiting until that backend is gone): the file's COMMIT is refused ("lost the run lock"), exit 1, and
+   * every table is as before; the next run loads it.
+   */
+  @Test
+  public void aLostRunLockRefusesTheFilesCommitAndChangesNothing() throws Exception {
+    String s = "s_lostlock";
+    Path dir = tmp.newFolder("lostlock").toPath();
+    List<SinascCsvWriter.FileResult> files = generate(dir, 800, 1, 0.005, 98);
+    try (Connection c = DB.connect()) {
+      createSchema(c, s);
+      IngestTables.of(s, "fact_births").ensure(c);
+      String before = state(c, s);
+      Db.execute(c, "CREATE FUNCTION " + s + ".end_lock() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+          + "PERFORM pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = current_database() "
+          + "AND application_name = 'warehouse-lock-ingest'; RETURN NULL; END$$");
+      Db.execute(c, "CREATE TRIGGER end_lock AFTER INSERT ON " + s + ".ingest_files FOR EACH ROW "
+          + "EXECUTE FUNCTION " + s + ".end_lock()");
+      String[] r = launch(ingestArgs(s, dir + "/*.csv"));
+      Db.execute(c, "DROP TRIGGER end_lock ON " + s + ".ingest_files");
+      assertThat(r[2], r[0], is("1"));
+      assertThat(r[2], containsString("lost the run lock"));
+      assertThat(r[2], containsString("no file was committed"));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(launch(ingestArgs(s, dir + "/*.csv"))[0], is("0"));
+      IngestOracle.assertMatchesLatin1(c, s, paths(files));
+    }
+  }
+
+  /**
+   * A session holding a SHARE lock on bronze keeps the file's partition from being attached: after
+   * --lockTimeoutSeconds the run fails in one line naming the file and the option, nothing of it loaded.
+   */
+  @Test
+  public void aLockedBronzeFailsAfterTheLockTimeoutInOneLineAndLoadsNothing() throws Exception {
+    String s = "s_locked";
+    Path dir = tmp.newFolder("locked").toPath();
+    generate(dir, 600, 1, 0.005, 99);
+    try (Connection c = DB.connect(); Connection holder = DB.connect()) {
+      createSchema(c, s);
+      IngestTables.of(s, "fact_births").ensure(c);
+      String before = state(c, s);
+      holder.setAutoCommit(false);
+      Db.execute(holder, "LOCK TABLE " + s + ".bronze_sinasc_raw IN SHARE MODE");
+      String[] r = launch(ingestArgs(s, dir + "/*.csv", "--lockTimeoutSeconds=1"));
+      holder.rollback();
+      assertThat(r[2], r[0], is("1"));
+      String errorLine = r[2].lines().filter(l -> l.startsWith("ingest failed: ")).findFirst().orElseThrow();
+      assertThat(errorLine, containsString("could not lock sinasc_000.csv's tables within 1 s"));
+      assertThat(errorLine, containsString("--lockTimeoutSeconds"));
+      assertThat(state(c, s), equalTo(before));
+      assertThat(launch(ingestArgs(s, dir + "/*.csv", "--lockTimeoutSeconds=0"))[0], is("2"));
+    }
+  }
+
+  /** Bad option values are usage errors (exit 2) before anything is read or locked. */
+  @Test
+  public void badOptionValuesExitTwoBeforeAnythingHappens() throws Exception {
+    Path dir = tmp.newFolder("usage").toPath();
+    for (String[] bad : List.of(new String[] {"--maxLineBytes=100", "--maxLineBytes must be at least 1024 (got 100)"},
+        new String[] {"--maxRejectRatio=2", "--maxRejectRatio must be between 0 and 1 (got 2.0)"},
+        new String[] {"--encoding=NOPE-1", "unknown --encoding NOPE-1"})) {
+      String[] r = launch(ingestArgs("s_never_created", dir + "/*.csv", bad[0]));
+      assertThat(r[2], r[0], is("2"));
+      assertThat(r[2], containsString(bad[1]));
+    }
+  }
+
   @Test
   public void anInputThatMatchesNoFileIsNamedAndADirectoryGetsAGlobToUse() throws Exception {
     Path dir = tmp.newFolder("exports").toPath();
     WarehouseException e = assertThrows(WarehouseException.class,
-        () -> IngestPipeline.match(options(DB, "unused", dir.toString())));
+        () -> IngestInputs.match(options(DB, "unused", dir.toString()), dir.toString()));
     assertThat(e.getMessage(), is("no file matches --input=" + dir + ": it is a directory; give a glob of its files, "
         + "e.g. --input='" + dir + "/*.csv*'"));
-    e = assertThrows(WarehouseException.class, () -> IngestPipeline.match(options(DB, "unused", dir + "/*.csv")));
+    e = assertThrows(WarehouseException.class, () -> IngestInputs.match(options(DB, "unused", dir + "/*.csv"), dir + "/*.csv"));
     assertThat(e.getMessage(), is("no file matches --input=" + dir + "/*.csv: check the path or glob"));
   }
 
