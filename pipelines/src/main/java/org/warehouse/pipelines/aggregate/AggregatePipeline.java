@@ -142,29 +142,27 @@ public final class AggregatePipeline {
   }
 
   /**
-   * The one line a failure is best explained by: a run lock lost meanwhile (another run may have taken
-   * it and dropped this run's staging as a dead run's); a connection the server ended, anywhere in the
-   * run (a reader that could not import the snapshot because its session ended included); else the
+   * The one line a failure is best explained by: a connection the server ended, anywhere in the run; a
+   * reader that could not import the snapshot because the snapshot's session ended; a run lock lost
+   * meanwhile (another run may have taken it and dropped this run's staging as a dead run's); else the
    * failure as it is.
    */
   private static Exception oneLineCause(Exception e, FactSnapshot snapshot, PipelineLock lock, JdbcConfig db) {
+    if (ConnectionLoss.isConnectionLoss(e)) {
+      return ConnectionLoss.explain(e, "building the agg tables; " + UNCHANGED);
+    }
+    if (!snapshot.isOpen()) {
+      return ConnectionLoss.explain(e, "the fact table was read in the run's snapshot (its session ended); " + UNCHANGED);
+    }
     try (Connection fresh = db.connect("warehouse-aggregate-check")) {
       lock.check(fresh);
     } catch (WarehouseException lost) {
       lost.addSuppressed(e);
       return lost;
     } catch (SQLException unreachable) {
-      // the server is gone too: the connection loss below says so
+      // the server cannot be reached to ask: the failure itself is the best account
     }
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof WarehouseException) {
-        return e;
-      }
-    }
-    if (!snapshot.isOpen()) {
-      return ConnectionLoss.explain(e, "the fact table was read in the run's snapshot (its session ended); " + UNCHANGED);
-    }
-    return ConnectionLoss.isConnectionLoss(e) ? ConnectionLoss.explain(e, "building the agg tables; " + UNCHANGED) : e;
+    return e;
   }
 
   private static void summary(Connection c, AggregatePlan plan, long factRows, long started, Progress progress,
