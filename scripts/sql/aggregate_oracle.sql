@@ -3,7 +3,9 @@
 -- Rules (same as the pipeline's documentation, written independently here):
 --   * the residence code is the 6-digit DATASUS code; NULL counts as code 0;
 --   * a code no municipality has keeps its state when its first two digits name a state;
---   * such births go to agg_unmatched_municipality (code6, year, total_births).
+--   * such births go to agg_unmatched_municipality (code6, year, total_births);
+--   * preterm: gestational_weeks < 37 when known, else gestation_category 1-4; adequate prenatal:
+--     prenatal_visits >= 7 when known, else prenatal_category 4.
 -- Run with: psql -v ON_ERROR_STOP=1 -f scripts/sql/aggregate_oracle.sql (work_mem set below).
 SET work_mem = '64MB';
 SET client_min_messages = warning;
@@ -16,7 +18,12 @@ SELECT f.birth_date,
        coalesce(f.residence_municipality_code, 0) AS code6,
        m.municipality_code, m.municipality_name, m.state_code AS municipality_state_code,
        s.state_code, s.state_abbr, s.state_name, s.region_code, r.region_name,
-       f.cnes_code, f.sex, f.birth_weight_g, f.gestational_weeks, f.mother_age, f.delivery_type, f.prenatal_visits
+       f.cnes_code, f.sex, f.birth_weight_g, f.mother_age, f.delivery_type,
+       -- weeks when known, else the DATASUS category (GESTACAO 1..4 = under 37 weeks); neither: not preterm
+       CASE WHEN f.gestational_weeks IS NULL THEN f.gestation_category IN (1, 2, 3, 4)
+            ELSE f.gestational_weeks < 37 END AS preterm,
+       -- visits when known, else the DATASUS category (CONSULTAS 4 = 7 or more); neither: not adequate
+       coalesce(f.prenatal_visits >= 7, f.prenatal_category = 4) AS adequate_prenatal
 FROM fact_births f
 LEFT JOIN dim_ibge_id_municipalities m ON m.municipality_code6 = f.residence_municipality_code
 LEFT JOIN dim_ibge_id_states s
@@ -34,9 +41,9 @@ SELECT year,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births 
 GROUP BY year;
@@ -50,9 +57,9 @@ SELECT year, month,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births 
 GROUP BY year, month;
@@ -66,9 +73,9 @@ SELECT region_code, region_name, year,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE region_code IS NOT NULL
 GROUP BY region_code, region_name, year;
@@ -82,9 +89,9 @@ SELECT region_code, region_name, year, month,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE region_code IS NOT NULL
 GROUP BY region_code, region_name, year, month;
@@ -98,9 +105,9 @@ SELECT region_code, region_name, birth_date,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE region_code IS NOT NULL
 GROUP BY region_code, region_name, birth_date;
@@ -114,9 +121,9 @@ SELECT state_code, state_abbr, state_name, region_code, year,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE state_code IS NOT NULL
 GROUP BY state_code, state_abbr, state_name, region_code, year;
@@ -130,9 +137,9 @@ SELECT state_code, state_abbr, state_name, region_code, year, month,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE state_code IS NOT NULL
 GROUP BY state_code, state_abbr, state_name, region_code, year, month;
@@ -146,9 +153,9 @@ SELECT state_code, state_abbr, state_name, region_code, birth_date,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE state_code IS NOT NULL
 GROUP BY state_code, state_abbr, state_name, region_code, birth_date;
@@ -162,9 +169,9 @@ SELECT municipality_code, municipality_name, municipality_state_code AS state_co
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE municipality_code IS NOT NULL
 GROUP BY municipality_code, municipality_name, municipality_state_code, year;
@@ -178,9 +185,9 @@ SELECT municipality_code, municipality_name, municipality_state_code AS state_co
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE municipality_code IS NOT NULL
 GROUP BY municipality_code, municipality_name, municipality_state_code, year, month;
@@ -194,9 +201,9 @@ SELECT cnes_code, year,
   count(*) FILTER (WHERE delivery_type = 1) AS vaginal_births,
   count(*) FILTER (WHERE delivery_type = 2) AS cesarean_births,
   count(*) FILTER (WHERE birth_weight_g < 2500) AS low_birth_weight_births,
-  count(*) FILTER (WHERE gestational_weeks < 37) AS preterm_births,
+  count(*) FILTER (WHERE preterm) AS preterm_births,
   count(*) FILTER (WHERE mother_age < 20) AS teen_mother_births,
-  count(*) FILTER (WHERE prenatal_visits >= 7) AS adequate_prenatal_births,
+  count(*) FILTER (WHERE adequate_prenatal) AS adequate_prenatal_births,
   round(avg(birth_weight_g), 1)::numeric(6,1) AS avg_birth_weight_g
 FROM oracle_births WHERE cnes_code IS NOT NULL
 GROUP BY cnes_code, year;

@@ -13,10 +13,13 @@ import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
-import org.warehouse.pipelines.common.SyntheticDataOptions;
+import org.warehouse.pipelines.common.BeamRun;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.common.Staging;
+import org.warehouse.pipelines.common.SyntheticDataOptions;
+import org.warehouse.pipelines.common.Validate;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.transforms.births.Dimensions;
 import org.warehouse.transforms.births.FactBirths;
@@ -37,8 +40,6 @@ import org.warehouse.transforms.jdbc.WarehouseException;
 public final class GeneratePipeline {
   /** Options of {@code scripts/run generate}. */
   public interface GenerateOptions extends WarehouseOptions, SyntheticDataOptions {
-
-
     @Description("Fact table to (re)create ([schema.]table)")
     @Default.String(FactBirths.DEFAULT_TABLE)
     String getFactTable();
@@ -59,9 +60,7 @@ public final class GeneratePipeline {
   }
 
   public static PipelineResult run(GenerateOptions options, RunReport report) throws Exception {
-    if (options.getBirths() < 0) {
-      throw new IllegalArgumentException("--births must be >= 0");
-    }
+    Validate.atLeast("births", options.getBirths(), 0);
     Progress progress = Progress.stdout();
     JdbcConfig db = WarehouseOptions.jdbcConfig(options);
     TableRef fact = TableRef.parse(options.getFactTable(), options.getSchema());
@@ -74,8 +73,9 @@ public final class GeneratePipeline {
     try (PipelineLock lock = PipelineLock.acquire(db, "generate");
         Connection c = db.connect("warehouse-generate")) {
       int[] code6s = municipalityCodes(c, TableRef.of(options.getSchema(), Dimensions.MUNICIPALITIES));
-      TableRef staging = fact.withSuffix("__staging");
-      Db.dropIfExists(c, staging);
+      Staging.dropLeftovers(c, Staging.leftovers(c, fact, STAGING_KIND), progress, "generate");
+      TableRef staging = Staging.name(fact, STAGING_KIND, Staging.runId());
+      report.onCancel("drop staging", () -> Staging.dropQuietly(db, "generate", List.of(staging)));
       Db.execute(c, FactBirths.createTableSql(staging));
       long started = System.nanoTime();
       progress.say("generate: %s births (seed %d) into %s ...", Progress.rows(options.getBirths()),
@@ -89,10 +89,7 @@ public final class GeneratePipeline {
         p.apply("Chunks", Create.of(chunks))
             .apply("SpreadOverWorkers", Reshuffle.viaRandomKey())
             .apply("GenerateAndCopy", ParDo.of(new GenerateBirthsFn(db, staging, generator, options.getBirths())));
-        result = p.run();
-        if (result.waitUntilFinish() != PipelineResult.State.DONE) {
-          throw new WarehouseException("generate pipeline did not finish; " + fact + " unchanged");
-        }
+        result = BeamRun.run(p, report, fact + " unchanged");
         long rows = Db.countRows(c, staging);
         if (rows != options.getBirths()) {
           throw new WarehouseException("generated " + rows + " rows, expected " + options.getBirths());
@@ -100,14 +97,10 @@ public final class GeneratePipeline {
         Db.execute(c, "ALTER TABLE " + staging.quoted() + " ADD CONSTRAINT "
             + Sql.quoteIdent(staging.name() + "_pkey") + " PRIMARY KEY (birth_id)");
         Db.execute(c, FactBirths.commentSql(staging));
-        TableSwap.publish(c, List.of(new TableSwap.Swap(staging, fact)), 60);
+        TableSwap.publish(c, List.of(new TableSwap.Swap(staging, fact)), 60, lock);
         Db.execute(c, "ANALYZE " + fact.quoted());
       } catch (Exception | Error e) {
-        try {
-          Db.dropIfExists(c, staging);
-        } catch (Exception ignored) {
-          // best effort
-        }
+        Staging.dropQuietly(db, "generate", List.of(staging));
         throw e;
       }
       long nanos = System.nanoTime() - started;
@@ -117,6 +110,9 @@ public final class GeneratePipeline {
       return result;
     }
   }
+
+  /** What the staging table's name carries after the fact table's: {@code fact_births__staging_<run>}. */
+  static final String STAGING_KIND = "staging";
 
   static int[] municipalityCodes(Connection c, TableRef municipalities) throws Exception {
     Db.requireColumns(c, municipalities, Dimensions.MUNICIPALITY_COLUMNS,

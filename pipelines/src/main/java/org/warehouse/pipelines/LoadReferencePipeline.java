@@ -19,13 +19,16 @@ import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
+import org.warehouse.pipelines.common.BeamRun;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.common.Staging;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.transforms.births.Dimensions;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.TableSwap;
 import org.warehouse.transforms.jdbc.WarehouseException;
@@ -79,7 +82,7 @@ public final class LoadReferencePipeline {
   private LoadReferencePipeline() {}
 
   public static PipelineResult run(LoadReferenceOptions options) throws Exception {
-    return run(options, new RunReport("load-reference"));
+    return run(options, new RunReport(PIPELINE));
   }
 
   public static PipelineResult run(LoadReferenceOptions options, RunReport report) throws Exception {
@@ -87,14 +90,18 @@ public final class LoadReferencePipeline {
     JdbcConfig db = WarehouseOptions.jdbcConfig(options);
     String schema = options.getSchema();
     Map<String, String> contents = readFiles(options.getReferenceDir());
-    try (PipelineLock lock = PipelineLock.acquire(db, "load-reference");
+    try (PipelineLock lock = PipelineLock.acquire(db, PIPELINE);
         Connection c = db.connect("warehouse-load-reference")) {
+      String runId = Staging.runId();
       Map<String, KV<String, List<String>>> specs = new HashMap<>();
       List<TableSwap.Swap> swaps = new ArrayList<>();
+      List<TableRef> staged = new ArrayList<>();
+      report.onCancel("drop staging", () -> Staging.dropQuietly(db, PIPELINE, staged));
       for (Dim d : DIMS) {
         TableRef target = TableRef.of(schema, d.table);
-        TableRef staging = target.withSuffix("__staging");
-        Db.dropIfExists(c, staging);
+        Staging.dropLeftovers(c, Staging.leftovers(c, target, STAGING_KIND), progress, PIPELINE);
+        TableRef staging = Staging.name(target, STAGING_KIND, runId);
+        staged.add(staging);
         Db.execute(c, "CREATE TABLE " + staging.quoted() + " (" + d.columnDdl + ")");
         specs.put(d.file, KV.of(staging.toString(), d.columns));
         swaps.add(new TableSwap.Swap(staging, target));
@@ -109,28 +116,18 @@ public final class LoadReferencePipeline {
         p.apply("ReferenceFiles", Create.of(files).withCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())))
             .apply("ParseWithCommonsCsv", ParDo.of(new ParseReferenceCsv(specs)))
             .apply("CopyIntoStagingTables", WriteByCopy.to(db));
-        result = p.run();
-        if (result.waitUntilFinish() != PipelineResult.State.DONE) {
-          throw new WarehouseException("load-reference pipeline did not finish; dimensions unchanged");
-        }
+        result = BeamRun.run(p, report, "dimensions unchanged");
         for (int i = 0; i < DIMS.size(); i++) {
-          Dim d = DIMS.get(i);
-          TableRef staging = swaps.get(i).stagingRef();
+          TableRef staging = staged.get(i);
           Db.execute(c, "ALTER TABLE " + staging.quoted() + " ADD CONSTRAINT "
-              + org.warehouse.transforms.jdbc.Sql.quoteIdent(staging.name() + "_pkey") + " " + d.keys);
+              + Sql.quoteIdent(staging.name() + "_pkey") + " " + DIMS.get(i).keys);
         }
-        Db.execute(c, "CREATE UNIQUE INDEX " + org.warehouse.transforms.jdbc.Sql.quoteIdent(
-            Dimensions.MUNICIPALITIES + "__staging_code6_key") + " ON "
-            + swaps.get(2).stagingRef().quoted() + " (municipality_code6)");
-        TableSwap.publish(c, swaps, 60);
+        // named after the staging table, so the swap renames it to <dimension>_code6_key
+        Db.execute(c, "CREATE UNIQUE INDEX " + Sql.quoteIdent(staged.get(2).name() + "_code6_key") + " ON "
+            + staged.get(2).quoted() + " (municipality_code6)");
+        TableSwap.publish(c, swaps, 60, lock);
       } catch (Exception | Error e) {
-        for (TableSwap.Swap s : swaps) {
-          try {
-            Db.dropIfExists(c, s.stagingRef());
-          } catch (Exception ignored) {
-            // best effort; the next run drops it first
-          }
-        }
+        Staging.dropQuietly(db, PIPELINE, staged);
         throw e;
       }
       report.countersFrom(result);
@@ -143,6 +140,10 @@ public final class LoadReferencePipeline {
       return result;
     }
   }
+
+  static final String PIPELINE = "load-reference";
+  /** What the staging tables' names carry after the dimension's: {@code dim_ibge_id_states__staging_<run>}. */
+  static final String STAGING_KIND = "staging";
 
   /** File name → content, from --referenceDir or from the jar's bundled copies. */
   static Map<String, String> readFiles(String dir) throws IOException {

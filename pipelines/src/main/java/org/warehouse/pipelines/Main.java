@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.warehouse.pipelines.aggregate.AggregatePipeline;
 import org.warehouse.pipelines.common.BeamStdoutFilter;
 import org.warehouse.pipelines.common.Command;
 import org.warehouse.pipelines.common.FlinkShutdownNoise;

@@ -16,6 +16,7 @@ import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.ClassRule;
 import org.junit.Test;
+import org.warehouse.pipelines.aggregate.AggregatePipeline;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 

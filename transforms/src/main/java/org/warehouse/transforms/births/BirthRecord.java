@@ -25,6 +25,10 @@ public final class BirthRecord {
   public final int motherAge;
   public final int deliveryType;
   public final int prenatalVisits;
+  /** DATASUS GESTACAO 1..6 (1: < 22 weeks … 4: 32–36, 5: 37–41, 6: 42+), or NULL. */
+  public final int gestationCategory;
+  /** DATASUS CONSULTAS 1..4 (1: none, 2: 1–3, 3: 4–6, 4: 7+ visits), or NULL. */
+  public final int prenatalCategory;
 
   public BirthRecord(
       int epochDay,
@@ -35,7 +39,9 @@ public final class BirthRecord {
       int gestationalWeeks,
       int motherAge,
       int deliveryType,
-      int prenatalVisits) {
+      int prenatalVisits,
+      int gestationCategory,
+      int prenatalCategory) {
     this.epochDay = epochDay;
     this.municipalityCode6 = municipalityCode6;
     this.cnesCode = cnesCode;
@@ -45,6 +51,8 @@ public final class BirthRecord {
     this.motherAge = motherAge;
     this.deliveryType = deliveryType;
     this.prenatalVisits = prenatalVisits;
+    this.gestationCategory = gestationCategory;
+    this.prenatalCategory = prenatalCategory;
   }
 
   int field(int i) {
@@ -57,11 +65,13 @@ public final class BirthRecord {
       case 5: return gestationalWeeks;
       case 6: return motherAge;
       case 7: return deliveryType;
-      default: return prenatalVisits;
+      case 8: return prenatalVisits;
+      case 9: return gestationCategory;
+      default: return prenatalCategory;
     }
   }
 
-  static final int FIELDS = 9;
+  static final int FIELDS = 11;
 
   @Override
   public boolean equals(Object o) {
@@ -80,14 +90,15 @@ public final class BirthRecord {
   @Override
   public int hashCode() {
     return Objects.hash(epochDay, municipalityCode6, cnesCode, sex, birthWeightG, gestationalWeeks,
-        motherAge, deliveryType, prenatalVisits);
+        motherAge, deliveryType, prenatalVisits, gestationCategory, prenatalCategory);
   }
 
   @Override
   public String toString() {
     return "BirthRecord{day=" + epochDay + ", mun=" + municipalityCode6 + ", cnes=" + cnesCode
         + ", sex=" + sex + ", w=" + birthWeightG + ", weeks=" + gestationalWeeks + ", age=" + motherAge
-        + ", delivery=" + deliveryType + ", prenatal=" + prenatalVisits + "}";
+        + ", delivery=" + deliveryType + ", prenatal=" + prenatalVisits + ", gestationCategory=" + gestationCategory
+        + ", prenatalCategory=" + prenatalCategory + "}";
   }
 
   /** Null bitmap (VarInt) then each non-null field as VarInt (epochDay zig-zag encoded). */
@@ -129,7 +140,7 @@ public final class BirthRecord {
           f[i] = i == 0 ? (v >>> 1) ^ -(v & 1) : v;
         }
       }
-      return new BirthRecord(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]);
+      return new BirthRecord(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]);
     }
 
     @Override

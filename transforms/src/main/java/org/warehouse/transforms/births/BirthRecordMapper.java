@@ -1,19 +1,13 @@
 package org.warehouse.transforms.births;
 
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.LocalDate;
-import org.apache.beam.sdk.io.jdbc.JdbcIO;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
-/**
- * Maps a fact_births row to a {@link BirthRecord}. A named class, not a lambda: JdbcIO's display
- * data needs a class name. Expects the columns of {@link ReadBirths#projection}.
- */
-public final class BirthRecordMapper implements JdbcIO.RowMapper<BirthRecord> {
-  private static final long serialVersionUID = 1L;
-
-  @Override
-  public BirthRecord mapRow(ResultSet rs) throws Exception {
+/** Maps a fact_births row to a {@link BirthRecord}. Expects the columns of {@link ReadBirths#query}. */
+public final class BirthRecordMapper {
+  public BirthRecord mapRow(ResultSet rs) throws SQLException {
     LocalDate date = rs.getObject(2, LocalDate.class);
     if (date == null) {
       throw new WarehouseException(
@@ -28,10 +22,12 @@ public final class BirthRecordMapper implements JdbcIO.RowMapper<BirthRecord> {
         intOrNull(rs, 7),
         intOrNull(rs, 8),
         intOrNull(rs, 9),
-        intOrNull(rs, 10));
+        intOrNull(rs, 10),
+        intOrNull(rs, 11),
+        intOrNull(rs, 12));
   }
 
-  private static int intOrNull(ResultSet rs, int col) throws java.sql.SQLException {
+  private static int intOrNull(ResultSet rs, int col) throws SQLException {
     int v = rs.getInt(col);
     return rs.wasNull() ? BirthRecord.NULL : v;
   }

@@ -1,24 +1,28 @@
 package org.warehouse.transforms.births;
 
 import java.io.Serializable;
+import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import java.util.Set;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
-import org.warehouse.transforms.jdbc.JdbcConfig;
-import org.warehouse.transforms.jdbc.PgDataSourceProvider;
 import org.warehouse.transforms.jdbc.TableRef;
 
 /**
  * The IBGE dimensions (municipality → state → region) as lookup structures, built from the three
- * dimension tables read as side inputs. Municipality lookups by the 6-digit DATASUS code go through
+ * dimension tables (read on the driver, in the run's snapshot) passed as side inputs. Municipality lookups by the 6-digit DATASUS code go through
  * a flat array: they happen once per fact row.
  */
 public final class Dimensions {
@@ -57,47 +61,57 @@ public final class Dimensions {
       Schema.builder().addInt32Field("municipality_code").addInt32Field("municipality_code6")
           .addStringField("municipality_name").addInt32Field("state_code").build();
 
-  /** Maps a dimension row to a {@link Row} of an explicit schema, column by column in order. */
-  static final class DimRowMapper implements JdbcIO.RowMapper<Row> {
-    private static final long serialVersionUID = 1L;
-    private final Schema schema;
-
-    DimRowMapper(Schema schema) {
-      this.schema = schema;
-    }
-
-    @Override
-    public Row mapRow(ResultSet rs) throws Exception {
-      Row.Builder b = Row.withSchema(schema);
-      for (int i = 0; i < schema.getFieldCount(); i++) {
-        b.addValue(schema.getField(i).getType().getTypeName() == Schema.TypeName.INT32 ? (Object) rs.getInt(i + 1)
-            : rs.getString(i + 1));
+  /** The rows of the three dimension tables, read on the driver (in the run's snapshot). */
+  public record Rows(List<Row> regions, List<Row> states, List<Row> municipalities) {
+    /** The state codes the states table has. */
+    public Set<Integer> stateCodes() {
+      Set<Integer> codes = new HashSet<>();
+      for (Row s : states) {
+        codes.add(s.getInt32("state_code"));
       }
-      return b.build();
+      return codes;
     }
   }
 
-  /** Reads the three dimension tables of {@code schema} and makes them side inputs. */
-  public static Views read(PBegin begin, JdbcConfig config, String schema) {
-    PgDataSourceProvider ds = new PgDataSourceProvider(config, "warehouse-dimensions");
-    return new Views(
-        view(begin, "Regions", ds, REGION_SCHEMA, TableRef.of(schema, REGIONS)),
-        view(begin, "States", ds, STATE_SCHEMA, TableRef.of(schema, STATES)),
-        view(begin, "Municipalities", ds, MUNICIPALITY_SCHEMA, TableRef.of(schema, MUNICIPALITIES)));
+  /** Reads the three dimension tables of {@code schema} on {@code c} (small: a few thousand rows). */
+  public static Rows load(Connection c, String schema) throws SQLException {
+    return new Rows(load(c, REGION_SCHEMA, TableRef.of(schema, REGIONS)), load(c, STATE_SCHEMA, TableRef.of(schema, STATES)),
+        load(c, MUNICIPALITY_SCHEMA, TableRef.of(schema, MUNICIPALITIES)));
   }
 
-  private static PCollectionView<List<Row>> view(
-      PBegin begin, String name, PgDataSourceProvider ds, Schema schema, TableRef table) {
-    List<String> cols = new java.util.ArrayList<>();
+  private static List<Row> load(Connection c, Schema schema, TableRef table) throws SQLException {
+    List<String> cols = new ArrayList<>();
     for (Schema.Field f : schema.getFields()) {
-      cols.add(f.getName() + (f.getType().getTypeName() == Schema.TypeName.INT32 ? "::int" : "::text"));
+      cols.add(f.getName() + (isInt(f) ? "::int" : "::text"));
     }
+    List<Row> rows = new ArrayList<>();
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT " + String.join(", ", cols) + " FROM " + table.quoted())) {
+      while (rs.next()) {
+        Row.Builder b = Row.withSchema(schema);
+        for (int i = 0; i < schema.getFieldCount(); i++) {
+          b.addValue(isInt(schema.getField(i)) ? (Object) rs.getInt(i + 1) : rs.getString(i + 1));
+        }
+        rows.add(b.build());
+      }
+    }
+    return rows;
+  }
+
+  private static boolean isInt(Schema.Field f) {
+    return f.getType().getTypeName() == Schema.TypeName.INT32;
+  }
+
+  /** The rows as the pipeline's side inputs. */
+  public static Views views(PBegin begin, Rows rows) {
+    return new Views(view(begin, "Regions", REGION_SCHEMA, rows.regions()),
+        view(begin, "States", STATE_SCHEMA, rows.states()),
+        view(begin, "Municipalities", MUNICIPALITY_SCHEMA, rows.municipalities()));
+  }
+
+  private static PCollectionView<List<Row>> view(PBegin begin, String name, Schema schema, List<Row> rows) {
     return begin
-        .apply("Read" + name, JdbcIO.<Row>read().withDataSourceProviderFn(ds)
-            .withQuery("SELECT " + String.join(", ", cols) + " FROM " + table.quoted())
-            .withRowMapper(new DimRowMapper(schema))
-            .withCoder(RowCoder.of(schema))
-            .withOutputParallelization(false))
+        .apply(name, Create.of(rows).withCoder(RowCoder.of(schema)))
         .setRowSchema(schema)
         .apply(name + "View", View.asList());
   }

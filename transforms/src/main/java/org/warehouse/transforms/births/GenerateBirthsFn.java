@@ -55,7 +55,9 @@ public class GenerateBirthsFn extends DoFn<Integer, Long> {
     field(sb, r.gestationalWeeks).append('\t');
     field(sb, r.motherAge).append('\t');
     field(sb, r.deliveryType).append('\t');
-    field(sb, r.prenatalVisits).append("\t\\N\t\\N\n");
+    field(sb, r.prenatalVisits).append('\t');
+    field(sb, r.gestationCategory).append('\t');
+    field(sb, r.prenatalCategory).append('\n');
   }
 
   private static StringBuilder field(StringBuilder sb, int v) {

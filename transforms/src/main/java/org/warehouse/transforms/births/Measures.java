@@ -32,6 +32,10 @@ public final class Measures {
   public static final int PRETERM_BELOW_WEEKS = 37;
   public static final int TEEN_BELOW_AGE = 20;
   public static final int ADEQUATE_PRENATAL_MIN_VISITS = 7;
+  /** GESTACAO 1..4 (< 22, 22–27, 28–31, 32–36 weeks): preterm when the weeks are unknown. */
+  public static final int PRETERM_MAX_GESTATION_CATEGORY = 4;
+  /** CONSULTAS 4 (7 or more visits): adequate prenatal care when the visits are unknown. */
+  public static final int ADEQUATE_PRENATAL_CATEGORY = 4;
 
   private Measures() {}
 
@@ -59,15 +63,31 @@ public final class Measures {
       acc[WEIGHT_SUM] += b.birthWeightG;
       acc[WEIGHT_COUNT]++;
     }
-    if (b.gestationalWeeks != BirthRecord.NULL && b.gestationalWeeks < PRETERM_BELOW_WEEKS) {
+    if (isPreterm(b)) {
       acc[PRETERM]++;
     }
     if (b.motherAge != BirthRecord.NULL && b.motherAge < TEEN_BELOW_AGE) {
       acc[TEEN_MOTHER]++;
     }
-    if (b.prenatalVisits != BirthRecord.NULL && b.prenatalVisits >= ADEQUATE_PRENATAL_MIN_VISITS) {
+    if (hasAdequatePrenatal(b)) {
       acc[ADEQUATE_PRENATAL]++;
     }
+  }
+
+  /** Fewer than 37 gestational weeks when they are known, else GESTACAO 1–4; unknown counts as not preterm. */
+  static boolean isPreterm(BirthRecord b) {
+    if (b.gestationalWeeks != BirthRecord.NULL) {
+      return b.gestationalWeeks < PRETERM_BELOW_WEEKS;
+    }
+    return b.gestationCategory >= 1 && b.gestationCategory <= PRETERM_MAX_GESTATION_CATEGORY;
+  }
+
+  /** 7 or more prenatal visits when they are known, else CONSULTAS 4; unknown counts as not adequate. */
+  static boolean hasAdequatePrenatal(BirthRecord b) {
+    if (b.prenatalVisits != BirthRecord.NULL) {
+      return b.prenatalVisits >= ADEQUATE_PRENATAL_MIN_VISITS;
+    }
+    return b.prenatalCategory == ADEQUATE_PRENATAL_CATEGORY;
   }
 
   /** {@code into += from}, element by element. */

@@ -40,6 +40,10 @@ public final class SyntheticBirths implements Serializable {
     public int motherAge;
     public int deliveryType;
     public int prenatalVisits;
+    /** DATASUS GESTACAO 1..6, or NULL: see {@link SyntheticBirths#next}. */
+    public int gestationCategory;
+    /** DATASUS CONSULTAS 1..4, or NULL. */
+    public int prenatalCategory;
   }
 
   private final int[] code6s;
@@ -139,6 +143,48 @@ public final class SyntheticBirths implements Serializable {
     row.deliveryType = d < 2 ? 9 : d < 572 ? 2 : 1;
     row.prenatalVisits = r.nextInt(100) < 1 ? BirthRecord.NULL
         : r.nextInt(100) < 75 ? 7 + r.nextInt(9) : r.nextInt(7);
+    categories(row, mix(seed ^ id));
+  }
+
+  /**
+   * The categorical fields of older DATASUS layouts, drawn from a hash of the row (the stream {@code
+   * r} is left as it was, so every other column is what it always was for a seed): ~3% of the rows
+   * carry only GESTACAO (weeks NULL), ~3% both; the same, independently, for CONSULTAS and the visits.
+   */
+  private static void categories(Row row, long h) {
+    int g = (int) Long.remainderUnsigned(h, 100);
+    row.gestationCategory = g < 6 ? gestationCategory(row.gestationalWeeks) : BirthRecord.NULL;
+    if (g < 3) {
+      row.gestationalWeeks = BirthRecord.NULL;
+    }
+    int p = (int) Long.remainderUnsigned(h >>> 32, 100);
+    row.prenatalCategory = p < 6 ? prenatalCategory(row.prenatalVisits) : BirthRecord.NULL;
+    if (p < 3) {
+      row.prenatalVisits = BirthRecord.NULL;
+    }
+  }
+
+  /** GESTACAO: 1 under 22 weeks, 2 22–27, 3 28–31, 4 32–36, 5 37–41, 6 42 or more. */
+  static int gestationCategory(int weeks) {
+    if (weeks == BirthRecord.NULL) {
+      return BirthRecord.NULL;
+    }
+    return weeks < 22 ? 1 : weeks < 28 ? 2 : weeks < 32 ? 3 : weeks < 37 ? 4 : weeks < 42 ? 5 : 6;
+  }
+
+  /** CONSULTAS: 1 none, 2 1–3 visits, 3 4–6, 4 7 or more. */
+  static int prenatalCategory(int visits) {
+    if (visits == BirthRecord.NULL) {
+      return BirthRecord.NULL;
+    }
+    return visits == 0 ? 1 : visits < 4 ? 2 : visits < 7 ? 3 : 4;
+  }
+
+  /** SplitMix64's finaliser: a well-spread hash of a long. */
+  private static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 
   private int municipalityIndex(double u) {

@@ -66,10 +66,10 @@ public class AggregateBirthsTest {
   @Test
   public void countsEveryMeasureAndAveragesNonNullWeights() {
     PCollection<KV<String, String>> out = aggregate(
-        // sex, weight, weeks, age, delivery, prenatal
-        new BirthRecord(day("2020-02-29"), 355030, 2000001, 1, 2499, 36, 19, 2, 7),
-        new BirthRecord(day("2020-02-29"), 355030, 2000001, 2, 2500, 37, 20, 1, 6),
-        new BirthRecord(day("2020-03-01"), 355030, N, N, N, N, N, N, N));
+        // sex, weight, weeks, age, delivery, prenatal, GESTACAO, CONSULTAS
+        new BirthRecord(day("2020-02-29"), 355030, 2000001, 1, 2499, 36, 19, 2, 7, N, N),
+        new BirthRecord(day("2020-02-29"), 355030, 2000001, 2, 2500, 37, 20, 1, 6, N, N),
+        new BirthRecord(day("2020-03-01"), 355030, N, N, N, N, N, N, N, N, N));
     // weights 2499 and 2500 → avg 2499.5; the all-NULL birth counts only in total_births.
     PAssert.that(linesOf(out, "agg_yearly")).containsInAnyOrder("2020\t3\t1\t1\t1\t1\t1\t1\t1\t1\t2499.5");
     PAssert.that(linesOf(out, "agg_monthly")).containsInAnyOrder(
@@ -89,9 +89,9 @@ public class AggregateBirthsTest {
   @Test
   public void unknownCodesCountNationallyInTheirStateAndInTheUnmatchedList() {
     PCollection<KV<String, String>> out = aggregate(
-        new BirthRecord(day("2019-12-31"), 350000, N, 1, 3000, 40, 30, 1, 8), // state 35 known
-        new BirthRecord(day("2020-01-01"), 990000, N, 2, 3001, 40, 30, 1, 8), // no state 99
-        new BirthRecord(day("2020-01-01"), N, N, 2, 3002, 40, 30, 1, 8)); // NULL → code 0
+        new BirthRecord(day("2019-12-31"), 350000, N, 1, 3000, 40, 30, 1, 8, N, N), // state 35 known
+        new BirthRecord(day("2020-01-01"), 990000, N, 2, 3001, 40, 30, 1, 8, N, N), // no state 99
+        new BirthRecord(day("2020-01-01"), N, N, 2, 3002, 40, 30, 1, 8, N, N)); // NULL → code 0
     PAssert.that(linesOf(out, "agg_yearly")).containsInAnyOrder(
         "2019\t1\t1\t0\t1\t0\t0\t0\t0\t1\t3000.0",
         "2020\t2\t0\t2\t2\t0\t0\t0\t0\t2\t3001.5");
@@ -103,5 +103,32 @@ public class AggregateBirthsTest {
     PAssert.that(linesOf(out, "agg_unmatched_municipality")).containsInAnyOrder(
         "350000\t2019\t1", "990000\t2020\t1", "0\t2020\t1");
     p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void categoriesCountOnlyWhereWeeksOrVisitsAreUnknown() {
+    PCollection<KV<String, String>> out = aggregate(
+        // weeks, visits, then GESTACAO and CONSULTAS; one year each so every line shows one birth
+        category(2015, N, N, 4, 4), // only categories: preterm (4 = 32–36 weeks), adequate (4 = 7+)
+        category(2016, 38, 6, 4, 4), // known weeks and visits win over disagreeing categories
+        category(2017, 36, 7, 5, 3), // the same the other way round
+        category(2018, N, N, 5, 3), // categories that are neither
+        category(2019, N, N, 1, 1), // under 22 weeks; no visits
+        category(2020, N, N, N, N), // nothing known: counts in neither
+        category(2021, N, N, 9, 9)); // "ignored" codes, should a row carry them: counts in neither
+    PAssert.that(linesOf(out, "agg_yearly")).containsInAnyOrder(
+        "2015\t1\t0\t0\t0\t0\t0\t1\t0\t1\t\\N",
+        "2016\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N",
+        "2017\t1\t0\t0\t0\t0\t0\t1\t0\t1\t\\N",
+        "2018\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N",
+        "2019\t1\t0\t0\t0\t0\t0\t1\t0\t0\t\\N",
+        "2020\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N",
+        "2021\t1\t0\t0\t0\t0\t0\t0\t0\t0\t\\N");
+    p.run().waitUntilFinish();
+  }
+
+  private static BirthRecord category(int year, int weeks, int visits, int gestationCategory, int prenatalCategory) {
+    return new BirthRecord(day(year + "-06-01"), 355030, N, N, N, weeks, N, N, visits, gestationCategory,
+        prenatalCategory);
   }
 }

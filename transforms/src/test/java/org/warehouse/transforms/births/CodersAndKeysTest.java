@@ -1,6 +1,7 @@
 package org.warehouse.transforms.births;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
 
 import java.math.BigDecimal;
 import org.apache.beam.sdk.testing.CoderProperties;
@@ -10,10 +11,26 @@ public class CodersAndKeysTest {
   @Test
   public void birthRecordCoderRoundTripsNullsAndNegativeDays() throws Exception {
     CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
-        new BirthRecord(-365, 355030, BirthRecord.NULL, 1, 3000, BirthRecord.NULL, 19, 2, 0));
+        new BirthRecord(-365, 355030, BirthRecord.NULL, 1, 3000, BirthRecord.NULL, 19, 2, 0,
+            BirthRecord.NULL, BirthRecord.NULL));
     CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
         new BirthRecord(19000, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL,
-            BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL));
+            BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL, BirthRecord.NULL,
+            BirthRecord.NULL));
+    CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
+        new BirthRecord(0, 355030, 2000001, 2, 3000, BirthRecord.NULL, 19, 2, BirthRecord.NULL, 4, 1));
+    CoderProperties.coderDecodeEncodeEqual(BirthRecord.RecordCoder.of(),
+        new BirthRecord(1, 355030, 2000001, 2, 3000, 36, 19, 2, 7, BirthRecord.NULL, 4));
+  }
+
+  @Test
+  public void recordsDifferingOnlyInACategoryAreNotEqual() {
+    BirthRecord a = new BirthRecord(1, 355030, 2000001, 2, 3000, BirthRecord.NULL, 19, 2, 7, 4, BirthRecord.NULL);
+    BirthRecord b = new BirthRecord(1, 355030, 2000001, 2, 3000, BirthRecord.NULL, 19, 2, 7, 5, BirthRecord.NULL);
+    BirthRecord c = new BirthRecord(1, 355030, 2000001, 2, 3000, BirthRecord.NULL, 19, 2, 7, 4, 4);
+    assertNotEquals(a, b);
+    assertNotEquals(a, c);
+    assertEquals(a, new BirthRecord(1, 355030, 2000001, 2, 3000, BirthRecord.NULL, 19, 2, 7, 4, BirthRecord.NULL));
   }
 
   @Test

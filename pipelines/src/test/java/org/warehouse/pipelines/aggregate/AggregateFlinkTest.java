@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.aggregate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.warehouse.pipelines.Main;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.FixMethodOrder;
@@ -129,7 +130,7 @@ public class AggregateFlinkTest {
     assertThat(message, containsString("birth_id=1234 has a NULL birth_date"));
     try (Connection c = DB.connect()) {
       assertEquals(before, AggregateOracle.checksumAll(c));
-      assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'"));
+      assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging%'"));
     }
   }
 
@@ -152,7 +153,7 @@ public class AggregateFlinkTest {
     }
     try (Connection c = DB.connect()) {
       assertEquals(before, AggregateOracle.checksumAll(c));
-      assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'"));
+      assertEquals(0, Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging%'"));
     }
   }
 }

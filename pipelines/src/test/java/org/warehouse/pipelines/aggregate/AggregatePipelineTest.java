@@ -1,7 +1,8 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.aggregate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertEquals;
 
@@ -11,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import org.warehouse.pipelines.Main;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -85,6 +87,18 @@ public class AggregatePipelineTest {
   }
 
   @Test
+  public void generatedBirthsExerciseTheCategoryRule() throws Exception {
+    try (Connection c = DB.connect()) {
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fact_births WHERE gestational_weeks IS NULL "
+          + "AND gestation_category BETWEEN 1 AND 4"), greaterThan(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fact_births WHERE prenatal_visits IS NULL "
+          + "AND prenatal_category = 4"), greaterThan(0L));
+      assertThat(Db.queryLong(c, "SELECT count(*) FROM fact_births WHERE gestational_weeks IS NOT NULL "
+          + "AND gestation_category IS NOT NULL"), greaterThan(0L));
+    }
+  }
+
+  @Test
   public void rerunProducesIdenticalTables() throws Exception {
     try (Connection c = DB.connect()) {
       String before = AggregateOracle.checksumAll(c);
@@ -92,7 +106,7 @@ public class AggregatePipelineTest {
           AggregateTestData.args(DB, "direct", "--partitions=2")));
       assertEquals(before, AggregateOracle.checksumAll(c));
       assertEquals("no staging tables left behind", 0,
-          Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'"));
+          Db.queryLong(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging%'"));
       assertEquals("every agg table has its primary key", AggTable.values().length,
           Db.queryLong(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conname LIKE 'agg\\_%\\_pkey'"));
     }

@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.aggregate;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import org.warehouse.pipelines.Main;
 import org.junit.Before;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -92,6 +93,17 @@ public class AggregateBadInputTest {
     assertEquals(2, run("no-such-pipeline"));
     assertEquals(2, run("aggregate", "--runner=DirectRunner", "--jdbcUrl=jdbc:postgresql://h/db?password=secret"));
     assertThat(err.toString(StandardCharsets.UTF_8), containsString("must not contain a password"));
+  }
+
+  @Test
+  public void badCountsExitTwoBeforeConnecting() {
+    String nowhere = "--jdbcUrl=jdbc:postgresql://127.0.0.1:1/nowhere";
+    assertEquals(2, run("aggregate", "--runner=DirectRunner", nowhere, "--partitions=-1"));
+    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--partitions must be at least 0 (got -1)"));
+    assertEquals(2, run("aggregate", "--runner=DirectRunner", nowhere, "--lockTimeoutSeconds=0"));
+    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--lockTimeoutSeconds must be at least 1 (got 0)"));
+    assertEquals(2, run("generate", "--runner=DirectRunner", nowhere, "--births=-1"));
+    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--births must be at least 0 (got -1)"));
   }
 
   @Test

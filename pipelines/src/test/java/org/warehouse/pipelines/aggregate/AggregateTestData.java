@@ -1,7 +1,9 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.aggregate;
 
 import java.sql.Connection;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.warehouse.pipelines.GeneratePipeline;
+import org.warehouse.pipelines.LoadReferencePipeline;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 
@@ -38,7 +40,8 @@ final class AggregateTestData {
    * Edge cases on top of generated rows: NULL in every nullable column, codes no municipality has
    * (state known xx0000, unused code of a real state, no state at all, 0, NULL, a 7-digit code),
    * Feb 29, Dec 31 / Jan 1, boundary values of every measure (2499/2500 g, 36/37 weeks, 19/20
-   * years, 6/7 visits), sex 0, delivery 9, and a municipality whose name needs COPY escaping.
+   * years, 6/7 visits), sex 0, delivery 9, rows with only the gestation/prenatal categories or with
+   * categories that disagree with the known weeks/visits, and a municipality whose name needs COPY escaping.
    */
   static void addEdgeCases(Connection c) throws Exception {
     long base = Db.queryLong(c, "SELECT coalesce(max(birth_id), 0) FROM fact_births");
@@ -56,6 +59,12 @@ final class AggregateTestData {
         + "('2023-07-07', 530010, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
         + ") v(birth_date, residence_municipality_code, cnes_code, sex, birth_weight_g, gestational_weeks, "
         + "mother_age, delivery_type, prenatal_visits)");
+    // The categorical gestation and prenatal fields (older layouts): used only where weeks or visits are NULL.
+    Db.execute(c, "INSERT INTO fact_births (birth_id, birth_date, residence_municipality_code, gestational_weeks, "
+        + "prenatal_visits, gestation_category, prenatal_category) SELECT " + base + " + 100 + row_number() OVER (), * "
+        + "FROM (VALUES ('2018-05-05'::date, 330455, NULL::smallint, NULL::smallint, 4::smallint, 4::smallint),"
+        + "('2018-05-05', 330455, 38, 6, 4, 4), ('2018-05-05', 330455, 36, 7, 5, 3), ('2018-05-05', 330455, NULL, NULL, 5, 3),"
+        + "('2018-05-05', 330455, NULL, NULL, 1, 1), ('2018-05-05', 350000, NULL, NULL, 9, 9)) v");
     // A name with a tab and a backslash must survive COPY text escaping (a real-looking rename).
     Db.execute(c, "UPDATE dim_ibge_id_municipalities SET municipality_name = 'Brasília\\\tDF' "
         + "WHERE municipality_code6 = 530010");
