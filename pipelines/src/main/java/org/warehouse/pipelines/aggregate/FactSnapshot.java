@@ -48,10 +48,7 @@ final class FactSnapshot implements AutoCloseable {
     Connection c = db.connect(APPLICATION_NAME);
     try {
       boolean categoryColumns = checkColumns(c, plan);
-      c.setAutoCommit(false);
-      Db.execute(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      lockInputs(c, plan);
-      String id = Db.queryString(c, "SELECT pg_export_snapshot()");
+      String id = exportLockingInputs(c, plan);
       Dimensions.Rows dims = Dimensions.load(c, plan.dimensions().get(0).schema());
       if (dims.municipalities().isEmpty()) {
         throw new WarehouseException("table " + plan.dimensions().get(2) + " is empty: " + LOAD_HINT);
@@ -83,15 +80,19 @@ final class FactSnapshot implements AutoCloseable {
   }
 
   /** ACCESS SHARE on every input before the snapshot is taken (as pg_dump does), within the lock timeout. */
-  private static void lockInputs(Connection c, AggregatePlan plan) throws SQLException {
+  private static String exportLockingInputs(Connection c, AggregatePlan plan) throws SQLException {
     List<String> tables = new ArrayList<>();
     tables.add(plan.fact().quoted());
     plan.dimensions().forEach(d -> tables.add(d.quoted()));
-    LockTimeouts.setLocal(c, plan.lockTimeoutSeconds());
-    LockTimeouts.execute(c, "LOCK TABLE " + String.join(", ", tables) + " IN ACCESS SHARE MODE",
-        plan.fact() + " and the dimension tables", plan.lockTimeoutSeconds(),
-        "a session holds one exclusively: a table swap or an ALTER?");
-    Db.execute(c, "SET LOCAL lock_timeout = 0");
+    try {
+      return Db.exportSnapshot(c, tables, plan.lockTimeoutSeconds());
+    } catch (SQLException e) {
+      if (LockTimeouts.isLockTimeout(e)) {
+        throw LockTimeouts.explain(e, plan.fact() + " and the dimension tables", plan.lockTimeoutSeconds(),
+            "a session holds one exclusively: a table swap or an ALTER?");
+      }
+      throw e;
+    }
   }
 
   private static FactStats stats(Connection c, TableRef fact) throws SQLException {

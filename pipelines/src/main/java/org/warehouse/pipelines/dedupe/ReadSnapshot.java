@@ -2,6 +2,7 @@ package org.warehouse.pipelines.dedupe;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
@@ -26,14 +27,19 @@ final class ReadSnapshot implements AutoCloseable {
   static ReadSnapshot export(JdbcConfig db, List<Snapshot> tables, int lockTimeoutSeconds) throws SQLException {
     Connection c = db.connect("warehouse-dedupe-snapshot");
     try {
-      c.setAutoCommit(false);
-      Db.execute(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      LockTimeouts.setLocal(c, lockTimeoutSeconds);
+      List<String> names = new ArrayList<>();
       for (Snapshot s : tables) {
-        LockTimeouts.execute(c, "LOCK TABLE " + s.table().table().quoted() + " IN ACCESS SHARE MODE",
-            s.table().table().toString(), lockTimeoutSeconds, "an ALTER TABLE or another exclusive lock holds it");
+        names.add(s.table().table().quoted());
       }
-      return new ReadSnapshot(c, Db.queryString(c, "SELECT pg_export_snapshot()"));
+      try {
+        return new ReadSnapshot(c, Db.exportSnapshot(c, names, lockTimeoutSeconds));
+      } catch (SQLException e) {
+        if (LockTimeouts.isLockTimeout(e)) {
+          throw LockTimeouts.explain(e, "the tables to dedupe", lockTimeoutSeconds,
+              "an ALTER TABLE or another exclusive lock holds one");
+        }
+        throw e;
+      }
     } catch (SQLException | RuntimeException e) {
       try {
         c.close();

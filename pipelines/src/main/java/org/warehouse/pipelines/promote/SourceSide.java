@@ -93,14 +93,11 @@ public final class SourceSide implements AutoCloseable {
    */
   public String exportSnapshot(List<PromotePlan.Table> tables) throws SQLException {
     try {
-      session.setAutoCommit(false);
-      Db.execute(session, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       List<String> names = new ArrayList<>();
       for (PromotePlan.Table t : tables) {
         names.add(t.source().quoted());
       }
-      Db.execute(session, "LOCK TABLE " + String.join(", ", names) + " IN ACCESS SHARE MODE");
-      return Db.queryString(session, "SELECT pg_export_snapshot()");
+      return Db.exportSnapshot(session, names, lockTimeoutSeconds);
     } catch (SQLException e) {
       throw explain(e, "opening the source snapshot");
     }

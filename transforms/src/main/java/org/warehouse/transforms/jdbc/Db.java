@@ -72,6 +72,22 @@ public final class Db {
     });
   }
 
+  /**
+   * Opens on {@code c} the read-only REPEATABLE READ transaction that a run's readers share: the tables
+   * locked in ACCESS SHARE mode first (nobody can drop, rename or rewrite them while it is open; a lock
+   * not granted within {@code lockTimeoutSeconds} is a lock timeout, SQLState 55P03), then its snapshot
+   * exported. Returns the snapshot's identifier for {@link #inSnapshot}; the transaction stays open
+   * until the caller ends it or closes the connection.
+   */
+  public static String exportSnapshot(Connection c, List<String> quotedTables, int lockTimeoutSeconds)
+      throws SQLException {
+    c.setAutoCommit(false);
+    execute(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    LockTimeouts.setLocal(c, lockTimeoutSeconds);
+    execute(c, "LOCK TABLE " + String.join(", ", quotedTables) + " IN ACCESS SHARE MODE");
+    return queryString(c, "SELECT pg_export_snapshot()");
+  }
+
   /** The first SQLState in {@code e}'s cause chain, or null. */
   public static String sqlState(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
