@@ -10,6 +10,7 @@ import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
+import org.warehouse.pipelines.common.BeamRun;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.transforms.childtables.ChildTable;
@@ -64,10 +65,7 @@ final class GenerateChildTables {
       p.apply("ChildChunks", Create.of(chunks))
           .apply("SpreadChildChunks", Reshuffle.viaRandomKey())
           .apply("GenerateAndCopyChildren", ParDo.of(new GenerateChildRowsFn(db, schema, generator)));
-      PipelineResult result = p.run();
-      if (result.waitUntilFinish() != PipelineResult.State.DONE) {
-        throw new WarehouseException("child-table generation did not finish; re-run generate --childScale");
-      }
+      PipelineResult result = BeamRun.run(p, report, "child-table generation did not finish; re-run generate --childScale");
       report.countersFrom(result);
       for (ChildTable t : ChildTable.values()) {
         TableRef ref = TableRef.of(schema, t.tableName());
