@@ -22,6 +22,7 @@ import org.warehouse.pipelines.common.UsageException;
 import org.warehouse.pipelines.common.WarehouseOptions;
 import org.warehouse.pipelines.dedupe.DedupePipeline;
 import org.warehouse.pipelines.ingest.IngestPipeline;
+import org.warehouse.pipelines.promote.PromotePipeline;
 import org.warehouse.pipelines.repartition.RepartitionPipeline;
 import org.warehouse.transforms.jdbc.JdbcUrls;
 

@@ -1,4 +1,4 @@
-package org.warehouse.pipelines;
+package org.warehouse.pipelines.promote;
 
 import java.sql.Connection;
 import java.util.List;
@@ -16,11 +16,6 @@ import org.warehouse.pipelines.common.RunReport;
 import org.warehouse.pipelines.common.SqlWorkers;
 import org.warehouse.pipelines.common.Staging;
 import org.warehouse.pipelines.common.Validate;
-import org.warehouse.pipelines.promote.PromotePlan;
-import org.warehouse.pipelines.promote.PromoteRun;
-import org.warehouse.pipelines.promote.PromoteSummary;
-import org.warehouse.pipelines.promote.SourceSide;
-import org.warehouse.pipelines.promote.TargetCheck;
 import org.warehouse.pipelines.promote.targetdb.RunLock;
 import org.warehouse.pipelines.promote.targetdb.TargetDatabase;
 import org.warehouse.pipelines.promote.targetdb.Targets;
