@@ -3,12 +3,11 @@ package org.warehouse.pipelines.repartition;
 import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
 import org.warehouse.pipelines.common.PipelineLock;
 import org.warehouse.pipelines.common.Progress;
 import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.common.SqlWorkers;
 import org.warehouse.pipelines.repartition.RepartitionPipeline.RepartitionOptions;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
@@ -21,9 +20,9 @@ import org.warehouse.transforms.tablecopy.TableChecksum;
  * original's per-month checksum runs beside the copy on its own connection.
  */
 final class OfflineMigration extends Migration {
-  private final ExecutorService background = Executors.newSingleThreadExecutor();
+  private SqlWorkers background;
   private Connection ddl;
-  private Future<Map<String, TableChecksum>> expected;
+  private CompletableFuture<Map<String, TableChecksum>> expected;
   private long locked;
 
   OfflineMigration(Connection c, JdbcConfig db, RepartitionOptions o, Progress progress, RunReport report) {
@@ -44,11 +43,8 @@ final class OfflineMigration extends Migration {
     PlanPrinter.plan(plan, progress);
     ddl = db.connect("warehouse-repartition-ddl");
     WorkTables.create(ddl, plan);
-    expected = background.submit(() -> {
-      try (Connection sums = db.connect("warehouse-repartition-checksum")) {
-        return new PartitionVerifier(plan).original(sums, null);
-      }
-    });
+    background = new SqlWorkers(db, "warehouse-repartition-checksum", 1);
+    expected = background.submit("checksum", sums -> new PartitionVerifier(plan).original(sums, null));
     return plan;
   }
 
@@ -57,7 +53,7 @@ final class OfflineMigration extends Migration {
     progress.say("repartition: verifying every month against the original...");
     PartitionVerifier verifier = new PartitionVerifier(plan);
     Map<String, TableChecksum> actual = verifier.partitioned(ddl, null);
-    long rows = verifier.compare(expected.get(), actual, "every row");
+    long rows = verifier.compare(SqlWorkers.join(expected), actual, "every row");
     progress.say("repartition: verified %s rows in %d partitions: each partition's row count and checksum equal "
         + "the original's rows of its month", Progress.rows(rows), actual.size());
     WorkTables.keysAndAnalyze(ddl, plan, progress);
@@ -89,7 +85,9 @@ final class OfflineMigration extends Migration {
   }
 
   private void close() {
-    background.shutdownNow();
+    if (background != null) {
+      background.close();
+    }
     if (ddl != null) {
       try {
         ddl.close();

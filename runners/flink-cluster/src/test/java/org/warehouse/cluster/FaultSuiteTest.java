@@ -195,14 +195,7 @@ public class FaultSuiteTest {
 
   @Test
   public void dedupeSigtermLeavesTheTableAsItWas() throws Exception {
-    try (Connection c = DB.connect()) {
-      Db.execute(c, "DROP TABLE IF EXISTS public.kids, public.kids_dedupe_backup");
-      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text, "
-          + "synced_at timestamptz DEFAULT now())");
-      Db.execute(c, "INSERT INTO public.kids (parent_pk, child_id, payload) "
-          + "SELECT g % 200000, g % 3, repeat('p', 200) || g FROM generate_series(1, 1500000) g");
-      Db.execute(c, "ANALYZE public.kids");
-    }
+    createKids();
     Map<String, String> before = production(DB, "kids%");
     Path report = report("dedupe-sigterm");
     Running r = start(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id", "--reportFile=" + report);
@@ -219,13 +212,7 @@ public class FaultSuiteTest {
 
   @Test
   public void repartitionSigtermLeavesTheTableAsItWasAndWritable() throws Exception {
-    try (Connection c = DB.connect()) {
-      Db.execute(c, "DROP TABLE IF EXISTS public.big CASCADE");
-      Db.execute(c, "CREATE TABLE public.big (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
-      Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
-          + "FROM generate_series(1, 1000000) g");
-      Db.execute(c, "ANALYZE public.big");
-    }
+    createBig();
     Map<String, String> before = production(DB, "big");
     Path report = report("repartition-sigterm");
     Running r = start(DB, "repartition", "--table=public.big", "--partitionColumn=d", "--rangeRows=20000",
@@ -244,6 +231,69 @@ public class FaultSuiteTest {
       assertEquals("p", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
       assertEquals(1000000, Db.queryLong(c, "SELECT count(*) FROM public.big"));
     }
+  }
+
+  /** 1.5M child rows, 600,000 distinct (parent_pk, child_id) keys. */
+  private static void createKids() throws Exception {
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP TABLE IF EXISTS public.kids, public.kids_dedupe_backup");
+      Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text, "
+          + "synced_at timestamptz DEFAULT now())");
+      Db.execute(c, "INSERT INTO public.kids (parent_pk, child_id, payload) "
+          + "SELECT g % 200000, g % 3, repeat('p', 200) || g FROM generate_series(1, 1500000) g");
+      Db.execute(c, "ANALYZE public.kids");
+    }
+  }
+
+  /** 1M rows over four years of dates, keyed by id. */
+  private static void createBig() throws Exception {
+    try (Connection c = DB.connect()) {
+      Db.execute(c, "DROP TABLE IF EXISTS public.big CASCADE");
+      Db.execute(c, "CREATE TABLE public.big (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
+      Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
+          + "FROM generate_series(1, 1000000) g");
+      Db.execute(c, "ANALYZE public.big");
+    }
+  }
+
+  // ---------------------------------------------------------------- server restarts
+
+  @Test
+  public void dedupeThroughAServerRestartFailsInOneLineAndChangesNothing() throws Exception {
+    createKids();
+    Map<String, String> before = production(DB, "kids%");
+    Running r = start(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id");
+    r.waitForSession(DB, "application_name LIKE 'warehouse-dedupe%' AND state = 'active' AND query NOT LIKE '%pg_advisory%'");
+    restartServer();
+    assertFailedInOneLine(r.waitFor(), "dedupe");
+    assertEquals("kids unchanged", before, production(DB, "kids%"));
+    ok(run(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id"));
+    try (Connection c = DB.connect()) {
+      assertEquals("one row per (parent_pk, child_id)", 600000, Db.queryLong(c, "SELECT count(*) FROM public.kids"));
+    }
+  }
+
+  @Test
+  public void repartitionThroughAServerRestartFailsInOneLineAndChangesNothing() throws Exception {
+    createBig();
+    Map<String, String> before = production(DB, "big");
+    Running r = start(DB, "repartition", "--table=public.big", "--partitionColumn=d", "--rangeRows=20000");
+    r.waitForSession(DB, "application_name LIKE 'warehouse-repartition%' AND query LIKE 'INSERT INTO%' AND state = 'active'");
+    restartServer();
+    assertFailedInOneLine(r.waitFor(), "repartition");
+    assertEquals("big unchanged", before, production(DB, "big"));
+    ok(run(DB, "repartition", "--table=public.big", "--partitionColumn=d"));
+    try (Connection c = DB.connect()) {
+      assertEquals(1000000, Db.queryLong(c, "SELECT count(*) FROM public.big"));
+    }
+  }
+
+  /** Exit 1 and one line naming the lost connection (or the run lock lost with it), no stack trace. */
+  private static void assertFailedInOneLine(Result res, String pipeline) {
+    assertEquals(res.toString(), 1, res.exitCode);
+    assertTrue(res.toString(), res.output.contains(pipeline + " failed: the server closed the connection")
+        || res.output.contains(pipeline + " failed: lost the run lock"));
+    assertThat("no stack trace", res.output, not(containsString("\tat ")));
   }
 
   // ---------------------------------------------------------------- secrets
