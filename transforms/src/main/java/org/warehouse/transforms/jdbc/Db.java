@@ -84,7 +84,9 @@ public final class Db {
     c.setAutoCommit(false);
     execute(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     LockTimeouts.setLocal(c, lockTimeoutSeconds);
-    execute(c, "LOCK TABLE " + String.join(", ", quotedTables) + " IN ACCESS SHARE MODE");
+    if (!quotedTables.isEmpty()) {
+      execute(c, "LOCK TABLE " + String.join(", ", quotedTables) + " IN ACCESS SHARE MODE");
+    }
     return queryString(c, "SELECT pg_export_snapshot()");
   }
 
