@@ -248,7 +248,7 @@ public class FaultSuiteTest {
   /** 1M rows over four years of dates, keyed by id. */
   private static void createBig() throws Exception {
     try (Connection c = DB.connect()) {
-      Db.execute(c, "DROP TABLE IF EXISTS public.big CASCADE");
+      Db.execute(c, "DROP TABLE IF EXISTS public.big, public.big_unpartitioned_backup CASCADE");
       Db.execute(c, "CREATE TABLE public.big (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
       Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
           + "FROM generate_series(1, 1000000) g");
