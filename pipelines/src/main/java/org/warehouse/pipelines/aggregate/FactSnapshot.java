@@ -124,11 +124,7 @@ final class FactSnapshot implements AutoCloseable {
 
   /** False once the snapshot's session has ended (readers that have not imported it yet then fail). */
   boolean isOpen() {
-    try {
-      return session.isValid(5);
-    } catch (SQLException e) {
-      return false;
-    }
+    return Db.isAlive(session);
   }
 
   /**

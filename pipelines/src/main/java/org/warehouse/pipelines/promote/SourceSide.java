@@ -150,11 +150,7 @@ public final class SourceSide implements AutoCloseable {
 
   /** Whether the session holding the run's snapshot is still there (the copy's readers need it). */
   boolean alive() {
-    try {
-      return session.isValid(5);
-    } catch (SQLException e) {
-      return false;
-    }
+    return Db.isAlive(session);
   }
 
   @Override

@@ -107,7 +107,7 @@ public final class ChangeCapture {
         + " AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = " + Sql.literal(table.schema()) + ")") > 0;
   }
 
-  /** Creates this session's temp table of a round's keys (once per connection). */
+  /** Creates, on this connection, the temporary tables that hold a round's keys (once per connection). */
   public void prepare(Connection c) throws SQLException {
     Db.execute(c, "CREATE TEMP TABLE IF NOT EXISTS repartition_delta (" + key.definitions() + ") ON COMMIT DELETE ROWS");
     Db.execute(c, "CREATE TEMP TABLE IF NOT EXISTS repartition_located (" + key.definitions() + ", month date) "

@@ -90,6 +90,15 @@ public final class Db {
     return queryString(c, "SELECT pg_export_snapshot()");
   }
 
+  /** Whether {@code c}'s server session still answers (within 5 s); false once it has ended. */
+  public static boolean isAlive(Connection c) {
+    try {
+      return c.isValid(5);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
   /** The first SQLState in {@code e}'s cause chain, or null. */
   public static String sqlState(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
