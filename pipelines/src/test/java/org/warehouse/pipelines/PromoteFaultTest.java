@@ -122,14 +122,14 @@ public class PromoteFaultTest {
     assertNextRunPublishesTheSource();
   }
 
-  /** The run's own DDL connection to the target ends while it creates the staging tables. */
+  /** The target connection that creates a staging table (a worker's) ends while it does. */
   @Test
   public void theTargetConnectionEndingFailsTheRunAndChangesNothing() throws Exception {
     Map<String, String> before = state();
     holdCreateOfStaging("agg_yearly");
     try (Connection gate = target.connect()) {
-      Run run = startHeldAtGate(gate, 4243, "the run's CREATE TABLE waits", "warehouse-promote");
-      terminateWaiting(gate, "warehouse-promote");
+      Run run = startHeldAtGate(gate, 4243, "the run's CREATE TABLE waits", "warehouse-promote-verify");
+      terminateWaiting(gate, "warehouse-promote-verify");
       Db.execute(gate, "SELECT pg_advisory_unlock(4243)");
       run.join();
       assertThat(run.err, run.code, equalTo(Main.FAILED));
@@ -152,7 +152,7 @@ public class PromoteFaultTest {
     holdCreateOfStaging("agg_yearly");
     try (Connection gate = target.connect();
         Connection src = source.connect()) {
-      Run run = startHeldAtGate(gate, 4243, "the run's CREATE TABLE waits", "warehouse-promote");
+      Run run = startHeldAtGate(gate, 4243, "the run's CREATE TABLE waits", "warehouse-promote-verify");
       assertThat(Db.queryLong(src, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
           + "WHERE application_name = 'warehouse-promote' AND datname = current_database()"), equalTo(1L));
       awaitTrue("the source session is gone", run, () -> 0 == Db.queryLong(src, "SELECT count(*) FROM "

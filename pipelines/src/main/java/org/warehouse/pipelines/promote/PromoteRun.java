@@ -90,14 +90,28 @@ public final class PromoteRun {
     }
   }
 
+  /**
+   * The schema, then every staging table at once on the worker connections (15 tables one after the
+   * other took 0.5 s on MariaDB); returns once every creation has ended, so a failure is thrown only
+   * when no creation is still running that the clean-up would miss.
+   */
   private void createStaging(List<PromotePlan.Copy> copies) throws Exception {
     for (String ddl : ctx.target().createSchemaSql(copies.get(0).table().target().schema())) {
       Db.execute(ctx.tgt(), ddl);
     }
+    List<CompletableFuture<Void>> created = new ArrayList<>();
     for (PromotePlan.Copy c : copies) {
-      for (String ddl : ctx.target().createTableSql(c.definition(), c.staging())) {
-        Db.execute(ctx.tgt(), ddl);
-      }
+      List<String> ddls = ctx.target().createTableSql(c.definition(), c.staging());
+      created.add(ctx.workers().submit("staging DDL", conn -> {
+        for (String ddl : ddls) {
+          Db.execute(conn, ddl);
+        }
+        return null;
+      }));
+    }
+    CompletableFuture.allOf(created.toArray(CompletableFuture[]::new)).exceptionally(failed -> null).join();
+    for (CompletableFuture<Void> f : created) {
+      SqlWorkers.join(f);
     }
     ctx.phases().lap("staging DDL");
   }
