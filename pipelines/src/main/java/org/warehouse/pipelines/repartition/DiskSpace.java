@@ -109,8 +109,10 @@ final class DiskSpace {
     long sum = 0;
     for (String kind : RepartitionPlan.WORK_KINDS) {
       for (TableRef t : Staging.leftovers(c, table, kind)) {
-        sum += Db.queryLong(c, "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint FROM pg_partition_tree("
-            + Sql.literal(t.quoted()) + "::regclass)");
+        // pg_partition_tree lists nothing for a table outside a partition tree (the ledger, the log)
+        sum += Db.queryLong(c, "SELECT (pg_total_relation_size(r) + coalesce((SELECT sum(pg_total_relation_size("
+            + "p.relid)) FROM pg_partition_tree(r) p WHERE p.relid <> r), 0))::bigint FROM (SELECT "
+            + Sql.literal(t.quoted()) + "::regclass AS r) t");
       }
     }
     return sum;

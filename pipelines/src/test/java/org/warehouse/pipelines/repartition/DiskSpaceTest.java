@@ -26,10 +26,12 @@ import org.junit.ClassRule;
 import org.junit.Test;
 import org.warehouse.pipelines.Main;
 import org.warehouse.pipelines.common.RunReport;
+import org.warehouse.pipelines.common.Staging;
 import org.warehouse.pipelines.repartition.RepartitionPipeline.RepartitionOptions;
 import org.warehouse.testing.TestDatabase;
 import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
+import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
@@ -79,6 +81,27 @@ public class DiskSpaceTest {
       assertThat(RepartitionPlan.neededBytes(shape), greaterThanOrEqualTo(total + total / 10));
       assertThat("no temp table left", Db.queryLong(c, "SELECT count(*) FROM pg_class WHERE relname = 'repartition_df'"),
           equalTo(0L));
+    }
+  }
+
+  /** A dead run's work tables (the partitioned one with its partitions, the ledger) count as free: the run drops them. */
+  @Test
+  public void aDeadRunsWorkTablesCountAsFreeSpace() throws Exception {
+    try (Connection c = DB.connect()) {
+      String run = Staging.runId();
+      TableRef parent = Staging.name(TABLE, "repartition", run);
+      TableRef ledger = Staging.name(TABLE, "repartition_ranges", run);
+      Db.execute(c, "CREATE TABLE " + parent.quoted() + " (LIKE ds.t) PARTITION BY RANGE (day)");
+      Db.execute(c, "CREATE TABLE ds.t_p2024_01 PARTITION OF " + parent.quoted() + " FOR VALUES FROM ('2024-01-01') "
+          + "TO ('2024-02-01')");
+      Db.execute(c, "CREATE TABLE ds.t_pdefault PARTITION OF " + parent.quoted() + " DEFAULT");
+      Db.execute(c, "INSERT INTO " + parent.quoted() + " SELECT * FROM ds.t");
+      Db.execute(c, "CREATE TABLE " + ledger.quoted() + " AS SELECT g FROM generate_series(1, 1000) g");
+      long left = Db.queryLong(c, "SELECT pg_total_relation_size('ds.t_p2024_01') + pg_total_relation_size("
+          + "'ds.t_pdefault') + pg_total_relation_size(" + Sql.literal(ledger.quoted()) + ")");
+      FreeSpace free = DiskSpace.measure(c, CatalogReader.read(c, TABLE, "day"));
+      assertThat(free.notChecked(), free.reclaimable(), equalTo(left));
+      assertThat(free.available(), equalTo(free.bytes() + left));
     }
   }
 
