@@ -9,6 +9,7 @@ import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertThrows;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -102,6 +103,45 @@ public class DiskSpaceTest {
       FreeSpace free = DiskSpace.measure(c, CatalogReader.read(c, TABLE, "day"));
       assertThat(free.notChecked(), free.reclaimable(), equalTo(left));
       assertThat(free.available(), equalTo(free.bytes() + left));
+    }
+  }
+
+  /**
+   * A table in its own tablespace: the free space is measured in that tablespace's directory, and the
+   * partitioned table and its partitions are created there. Needs a directory the local server may own.
+   */
+  @Test
+  public void aTableInItsOwnTablespaceIsMeasuredThereAndItsCopyGoesThere() throws Exception {
+    Path dir = Files.createTempDirectory("wh-tablespace");
+    String tablespace = "ds " + dir.getFileName();
+    try (Connection c = DB.connect()) {
+      Path dataDir = Path.of(Db.queryString(c, "SELECT current_setting('data_directory')"));
+      Assume.assumeTrue("a local server", Files.isDirectory(dataDir));
+      try {
+        Files.setOwner(dir, Files.getOwner(dataDir)); // the server's OS user
+      } catch (IOException e) {
+        Assume.assumeNoException("the server's OS user cannot be given a directory here", e);
+      }
+      Db.execute(c, "CREATE TABLESPACE " + Sql.quoteIdent(tablespace) + " LOCATION " + Sql.literal(dir.toString()));
+      try {
+        Db.execute(c, "ALTER TABLE ds.t SET TABLESPACE " + Sql.quoteIdent(tablespace));
+        FreeSpace free = DiskSpace.measure(c, CatalogReader.read(c, TABLE, "day"));
+        long oracle = Files.getFileStore(dir).getUsableSpace();
+        assertThat(free.notChecked(), free.tablespace(), equalTo(tablespace));
+        assertThat(free.directory(), equalTo(dir.toString()));
+        assertThat((double) Math.abs(free.bytes() - oracle), lessThanOrEqualTo(oracle * 0.02));
+
+        RepartitionPipeline.run(options(), new RunReport("repartition"), DiskSpace::measure);
+        assertThat("the partitioned table and its partitions are in the table's tablespace", Db.queryString(c,
+            "SELECT string_agg(DISTINCT coalesce(s.spcname, '(default)'), ', ') FROM pg_partition_tree('ds.t') p "
+                + "JOIN pg_class k ON k.oid = p.relid LEFT JOIN pg_tablespace s ON s.oid = k.reltablespace"),
+            equalTo(tablespace));
+      } finally {
+        Db.execute(c, "DROP SCHEMA ds CASCADE");
+        Db.execute(c, "DROP TABLESPACE " + Sql.quoteIdent(tablespace));
+      }
+    } finally {
+      Files.deleteIfExists(dir);
     }
   }
 
