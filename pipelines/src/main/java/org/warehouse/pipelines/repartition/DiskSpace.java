@@ -89,11 +89,11 @@ final class DiskSpace {
   /** df's output lines, read on the server into a temporary table dropped at COMMIT. */
   private static List<String> df(Connection c, String dir) throws SQLException {
     return Db.inTransaction(c, () -> {
-      Db.execute(c, "CREATE TEMPORARY TABLE repartition_df (line text) ON COMMIT DROP");
+      Db.execute(c, "CREATE TEMPORARY TABLE pg_temp.repartition_df (line text) ON COMMIT DROP");
       // one column per line: a delimiter df never prints
-      Db.execute(c, "COPY repartition_df FROM PROGRAM " + Sql.literal(dfCommand(dir))
+      Db.execute(c, "COPY pg_temp.repartition_df FROM PROGRAM " + Sql.literal(dfCommand(dir))
           + " WITH (FORMAT text, DELIMITER E'\\x1f')");
-      try (PreparedStatement ps = c.prepareStatement("SELECT line FROM repartition_df WHERE line IS NOT NULL");
+      try (PreparedStatement ps = c.prepareStatement("SELECT line FROM pg_temp.repartition_df WHERE line IS NOT NULL");
           ResultSet rs = ps.executeQuery()) {
         List<String> out = new ArrayList<>();
         while (rs.next()) {
