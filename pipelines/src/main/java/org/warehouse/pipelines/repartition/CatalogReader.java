@@ -54,7 +54,8 @@ public final class CatalogReader {
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT k.oid, k.relkind, k.relrowsecurity, greatest(k.reltuples, 0)::bigint, "
             + "pg_relation_size(k.oid) / current_setting('block_size')::bigint, pg_get_userbyid(k.relowner), "
-            + "obj_description(k.oid, 'pg_class'), pg_get_partkeydef(k.oid) "
+            + "obj_description(k.oid, 'pg_class'), pg_get_partkeydef(k.oid), pg_total_relation_size(k.oid), "
+            + "(SELECT spcname FROM pg_tablespace WHERE oid = k.reltablespace) "
             + "FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE n.nspname = ? AND k.relname = ?")) {
       ps.setString(1, t.schema());
       ps.setString(2, t.name());
@@ -74,16 +75,16 @@ public final class CatalogReader {
         if (!"r".equals(rs.getString(2))) {
           throw new WarehouseException(t + " is not an ordinary table (relkind " + rs.getString(2) + "): not changed");
         }
-        return shape(c, t, column, rs.getLong(1), rs.getBoolean(3), rs.getLong(4), rs.getLong(5), rs.getString(6),
-            rs.getString(7));
+        return shape(c, t, column, rs);
       }
     }
   }
 
-  private static TableShape shape(Connection c, TableRef t, String column, long oid, boolean rowSecurity,
-      long estimatedRows, long pages, String owner, String comment) throws SQLException {
+  /** The shape from the table's pg_class row {@code k} (as {@link #read} selects it) and the rest of the catalog. */
+  private static TableShape shape(Connection c, TableRef t, String column, ResultSet k) throws SQLException {
+    long oid = k.getLong(1);
     ColumnKind kind = columnKind(c, t, oid, column);
-    refuseWhat(c, t, oid, column, rowSecurity);
+    refuseWhat(c, t, oid, column, k.getBoolean(3));
     List<String> columns = strings(c, "SELECT attname FROM pg_attribute WHERE attrelid = ? AND attnum > 0 "
         + "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum", oid); // generated ones are computed again
     List<UniqueKey> keys = new ArrayList<>();
@@ -95,8 +96,8 @@ public final class CatalogReader {
         + "|| CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END "
         + "|| CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END "
         + "FROM pg_class k, aclexplode(k.relacl) a WHERE k.oid = ? AND a.grantee <> k.relowner ORDER BY 1", oid);
-    return new TableShape(t, column, kind, oid, estimatedRows, pages, owner, comment, columns, keys, indexes, fks,
-        pairs(c, OWNED_SEQUENCES, oid), grants, rowKey(c, oid, keys));
+    return new TableShape(t, column, kind, oid, k.getLong(4), k.getLong(5), k.getString(6), k.getString(7), columns,
+        keys, indexes, fks, pairs(c, OWNED_SEQUENCES, oid), grants, rowKey(c, oid, keys), k.getLong(9), k.getString(10));
   }
 
   private static ColumnKind columnKind(Connection c, TableRef t, long oid, String column) throws SQLException {

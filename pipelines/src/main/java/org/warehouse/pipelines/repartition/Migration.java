@@ -41,7 +41,7 @@ abstract class Migration {
   }
 
   /** Makes the plan and everything the copy needs; from here on a failure must {@link #abandon}. */
-  abstract RepartitionPlan start(TableShape shape) throws Exception;
+  abstract RepartitionPlan start(TableShape shape, FreeSpace free) throws Exception;
 
   /** Proves the new table holds the original's rows, each in its month's partition (online: catching up). */
   abstract Proof verify() throws Exception;

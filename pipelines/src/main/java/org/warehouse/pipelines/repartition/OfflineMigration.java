@@ -30,7 +30,7 @@ final class OfflineMigration extends Migration {
   }
 
   @Override
-  RepartitionPlan start(TableShape shape) throws Exception {
+  RepartitionPlan start(TableShape shape, FreeSpace free) throws Exception {
     int timeout = options.getLockTimeoutSeconds();
     WorkTables.dropLeftovers(c, shape.table(), timeout, progress);
     c.setAutoCommit(false);
@@ -38,7 +38,8 @@ final class OfflineMigration extends Migration {
     locked = System.nanoTime();
     LockTimeouts.execute(c, "LOCK TABLE " + shape.table().quoted() + " IN SHARE MODE", shape.table().toString(), timeout,
         "a transaction is writing it");
-    plan = new RepartitionPlan(shape, CatalogReader.months(c, shape), options.getMonthsAhead(), false, runId);
+    plan = new RepartitionPlan(shape, CatalogReader.months(c, shape), options.getMonthsAhead(), false, runId,
+        free);
     dropOnCancel();
     PlanPrinter.plan(plan, progress);
     ddl = db.connect("warehouse-repartition-ddl");

@@ -38,10 +38,11 @@ final class OnlineMigration extends Migration {
   }
 
   @Override
-  RepartitionPlan start(TableShape shape) throws Exception {
+  RepartitionPlan start(TableShape shape, FreeSpace free) throws Exception {
     int timeout = options.getLockTimeoutSeconds();
     WorkTables.dropLeftovers(c, shape.table(), timeout, progress);
-    plan = new RepartitionPlan(shape, CatalogReader.months(c, shape), options.getMonthsAhead(), true, runId);
+    plan = new RepartitionPlan(shape, CatalogReader.months(c, shape), options.getMonthsAhead(), true, runId,
+        free);
     dropOnCancel();
     PlanPrinter.plan(plan, progress);
     capture = new ChangeCapture(plan);

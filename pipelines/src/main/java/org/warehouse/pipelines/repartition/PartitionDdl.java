@@ -24,7 +24,8 @@ public final class PartitionDdl {
     List<String> out = new ArrayList<>();
     out.add("CREATE TABLE " + staging.quoted() + " (LIKE " + plan.table().quoted() + " INCLUDING DEFAULTS INCLUDING "
         + "CONSTRAINTS INCLUDING GENERATED INCLUDING COMMENTS INCLUDING STORAGE INCLUDING COMPRESSION) "
-        + "PARTITION BY RANGE (" + Sql.quoteIdent(plan.column()) + ")");
+        + "PARTITION BY RANGE (" + Sql.quoteIdent(plan.column()) + ")"
+        + (shape.tablespace() == null ? "" : " TABLESPACE " + Sql.quoteIdent(shape.tablespace()))); // partitions follow
     if (shape.comment() != null) {
       out.add("COMMENT ON TABLE " + staging.quoted() + " IS " + Sql.literal(shape.comment()));
     }

@@ -23,6 +23,7 @@ final class PlanPrinter {
     for (String change : plan.keyChanges()) {
       progress.say("  key         %s", change);
     }
+    progress.say("  disk        %s", plan.diskSpace());
     progress.say("  backup      the original stays as %s (drop it when satisfied; --rollback puts it back)",
         plan.backup().name());
     if (plan.online()) {
@@ -104,5 +105,19 @@ final class PlanPrinter {
     report.detail("changedKeysVerifiedUnderLock", sw.changedKeys());
     report.detail("oneMonthQueryScans", scanned);
     report.detail("writersBlockedSeconds", sw.writersBlockedNanos() / 1e9);
+    report.detail("diskSpace", diskSpace(plan));
+  }
+
+  /** Needed and free bytes (free: null when not checked, with the reason) for the report. */
+  static Map<String, Object> diskSpace(RepartitionPlan plan) {
+    FreeSpace free = plan.freeSpace();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("neededBytes", RepartitionPlan.neededBytes(plan.shape()));
+    out.put("tableBytes", plan.shape().totalBytes());
+    out.put("tablespace", free.tablespace());
+    out.put("freeBytes", free.checked() ? free.bytes() : null);
+    out.put("reclaimableBytes", free.reclaimable());
+    out.put("notChecked", free.notChecked());
+    return out;
   }
 }

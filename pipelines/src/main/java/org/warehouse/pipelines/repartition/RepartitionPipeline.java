@@ -67,6 +67,15 @@ public final class RepartitionPipeline {
     boolean getRollback();
 
     void setRollback(boolean value);
+
+    @Description("Refuse up front when the free disk space where the new table will live (read with df through the "
+        + "server: needs a superuser or a member of pg_execute_server_program, else not checked) is less than the "
+        + "table with its TOAST and indexes + 10%; false skips it, e.g. on thin volumes whose df figure is not the "
+        + "real room")
+    @Default.Boolean(true)
+    boolean getCheckDiskSpace();
+
+    void setCheckDiskSpace(boolean value);
   }
 
   private RepartitionPipeline() {}
@@ -76,6 +85,11 @@ public final class RepartitionPipeline {
   }
 
   public static PipelineResult run(RepartitionOptions o, RunReport report) throws Exception {
+    return run(o, report, DiskSpace::measure);
+  }
+
+  /** As {@link #run(RepartitionOptions, RunReport)}, the free disk space measured by {@code disk}. */
+  static PipelineResult run(RepartitionOptions o, RunReport report, DiskSpace.Meter disk) throws Exception {
     validate(o);
     TableRef table = TableRef.parse(o.getTable(), o.getSchema());
     JdbcConfig db = WarehouseOptions.jdbcConfig(o);
@@ -92,10 +106,10 @@ public final class RepartitionPipeline {
         report.table(table.toString(), -1, "already partitioned");
         return null;
       }
-      refuseExistingBackup(c, table);
+      FreeSpace free = refuseUpFront(c, shape, o.getCheckDiskSpace() ? disk : null);
       if (o.getDryRun()) {
         PlanPrinter.dryRun(new RepartitionPlan(shape, CatalogReader.months(c, shape), o.getMonthsAhead(),
-            !o.getOffline(), Staging.runId()), progress);
+            !o.getOffline(), Staging.runId(), free), progress);
         return null;
       }
       Migration m = Migration.of(c, db, o, progress, report);
@@ -103,7 +117,7 @@ public final class RepartitionPipeline {
       Proof proof;
       SwitchResult switched;
       try {
-        RepartitionPlan plan = m.start(shape);
+        RepartitionPlan plan = m.start(shape, free);
         result = CopyGraph.run(plan, db, o, o.getRangeRows(), report, progress);
         proof = m.verify();
         switched = m.publish(lock, proof);
@@ -129,12 +143,20 @@ public final class RepartitionPipeline {
     }
   }
 
-  private static void refuseExistingBackup(Connection c, TableRef table) throws SQLException {
+  /**
+   * Before any lock or change: refuses a table whose backup name is taken, measures the free disk space
+   * ({@code disk} null: --checkDiskSpace=false) and refuses a table whose copy would not fit.
+   */
+  private static FreeSpace refuseUpFront(Connection c, TableShape shape, DiskSpace.Meter disk) throws SQLException {
+    TableRef table = shape.table();
     if (Db.tableExists(c, RepartitionPlan.backupOf(table))) {
       throw new WarehouseException("table " + RepartitionPlan.backupOf(table) + " exists (the backup of an earlier "
           + "repartition of " + table + " that was rolled back or renamed?): drop it or rename it, then re-run; "
           + "nothing changed");
     }
+    FreeSpace free = disk == null ? FreeSpace.unchecked(null, "--checkDiskSpace=false") : disk.measure(c, shape);
+    RepartitionPlan.refuseWithoutRoom(shape, free);
+    return free;
   }
 
   /** After the switch: the pruning check on the published table, the summary and the report. */

@@ -26,6 +26,13 @@ public final class RepartitionPlan {
   public static final List<String> WORK_KINDS = List.of("repartition", "repartition_ranges", "repartition_log");
   /** More months than this is almost always a wrong date in the data. */
   public static final int MAX_MONTHS = 1200;
+  /**
+   * The new copy needs the table's heap, TOAST and indexes once more, plus this much: its unique keys are
+   * one column wider, the online mode adds the change log and the copy's ledger, and the index builds
+   * spill sort files. Not more: the copy is packed while the original often carries dead rows, so a
+   * larger margin would refuse runs that fit.
+   */
+  public static final int DISK_MARGIN_PERCENT = 10;
   private static final DateTimeFormatter PARTITION_SUFFIX = DateTimeFormatter.ofPattern("'_p'yyyy'_'MM", Locale.ROOT);
 
   /** The first and the last month holding rows. */
@@ -36,9 +43,12 @@ public final class RepartitionPlan {
   private final int monthsAhead;
   private final boolean online;
   private final String runId;
+  private final FreeSpace free;
 
-  public RepartitionPlan(TableShape shape, MonthSpan span, int monthsAhead, boolean online, String runId) {
+  public RepartitionPlan(TableShape shape, MonthSpan span, int monthsAhead, boolean online, String runId,
+      FreeSpace free) {
     this.shape = shape;
+    this.free = free;
     this.span = span;
     this.monthsAhead = monthsAhead;
     this.online = online;
@@ -48,6 +58,24 @@ public final class RepartitionPlan {
       throw new WarehouseException("table " + shape.table() + " has no primary key and no unique key on NOT NULL "
           + "columns: the online mode needs one to follow the rows written during the copy; add one, or run with "
           + "--offline=true (writers then wait for the whole run); nothing changed");
+    }
+  }
+
+  /** Bytes the new copy will add: the table's heap, TOAST and indexes plus {@link #DISK_MARGIN_PERCENT}. */
+  public static long neededBytes(TableShape shape) {
+    return shape.totalBytes() + (shape.totalBytes() * DISK_MARGIN_PERCENT + 99) / 100;
+  }
+
+  /**
+   * Refuses, before anything changes, a table whose copy needs more than the free space measured where
+   * it will live; goes on when the space was not measured.
+   */
+  public static void refuseWithoutRoom(TableShape shape, FreeSpace free) {
+    long needed = neededBytes(shape);
+    if (free.checked() && free.available() < needed) {
+      throw new WarehouseException("table " + shape.table() + " needs about " + FreeSpace.size(needed)
+          + " for its partitioned copy; " + free.describe() + ". Free space or run with --checkDiskSpace=false if "
+          + "the figure is wrong; nothing changed");
     }
   }
 
@@ -83,6 +111,16 @@ public final class RepartitionPlan {
 
   public MonthSpan span() {
     return span;
+  }
+
+  public FreeSpace freeSpace() {
+    return free;
+  }
+
+  /** The copy's need against the free space, in words, for the plan. */
+  public String diskSpace() {
+    return "needs about " + FreeSpace.size(neededBytes(shape)) + " (the table, its TOAST and indexes: "
+        + FreeSpace.size(shape.totalBytes()) + ", + " + DISK_MARGIN_PERCENT + "%); " + free.describe();
   }
 
   public TableRef backup() {
