@@ -25,6 +25,12 @@ public final class DclExplodeInputStream extends InputStream {
   private static final int WINDOW = 4096;
   private static final int MAX_COPY = 518;
   private static final int CHUNK = 1 << 16;
+  private static final int[] LITERALS = DclCodes.LITERALS.table;
+  private static final int LITERAL_MASK = (1 << DclCodes.LITERALS.maxLength) - 1;
+  private static final int[] LENGTHS = DclCodes.LENGTHS.table;
+  private static final int LENGTH_MASK = (1 << DclCodes.LENGTHS.maxLength) - 1;
+  private static final int[] DISTANCES = DclCodes.DISTANCES.table;
+  private static final int DISTANCE_MASK = (1 << DclCodes.DISTANCES.maxLength) - 1;
   private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   private final InputStream in;
@@ -157,19 +163,12 @@ public final class DclExplodeInputStream extends InputStream {
    * #decodeChecked}, which checks every read.
    */
   private void decode(int limit) throws IOException {
-    // stays one method: the decoder's hot loop keeps its bit buffer and positions in locals
     byte[] o = out;
     byte[] ib = inBuf;
     int pos = outPos;
     long bb = bitBuf;
     int bc = bitCount;
     int ip = inPos;
-    int[] lits = DclCodes.LITERALS.table;
-    int litMask = (1 << DclCodes.LITERALS.maxLength) - 1;
-    int[] lens = DclCodes.LENGTHS.table;
-    int lenMask = (1 << DclCodes.LENGTHS.maxLength) - 1;
-    int[] dists = DclCodes.DISTANCES.table;
-    int distMask = (1 << DclCodes.DISTANCES.maxLength) - 1;
     boolean coded = codedLiterals;
     int dictShift = dictBits;
     while (pos < limit) {
@@ -178,75 +177,78 @@ public final class DclExplodeInputStream extends InputStream {
           bb |= (long) LONG_LE.get(ib, ip) << bc;
           ip += (63 - bc) >>> 3;
           bc |= 56;
-        } else {
-          bitBuf = bb;
-          bitCount = bc;
-          inPos = ip;
-          refill(); // byte by byte, reading more input
+        } else if (refillSlowly(bb, bc, ip)) {
           bb = bitBuf;
           bc = bitCount;
           ip = inPos;
-          if (bc < 32) { // the input ends within 4 bytes
-            outPos = pos;
-            decodeChecked(limit);
-            return;
-          }
+        } else { // the input ends within 4 bytes
+          outPos = pos;
+          decodeChecked(limit);
+          return;
         }
       }
-      if ((bb & 1) == 0) {
-        if (coded) {
-          int e = lits[(int) (bb >>> 1) & litMask];
-          int n = 1 + (e & 15);
-          bb >>>= n;
-          bc -= n;
-          o[pos++] = (byte) (e >>> 4);
-        } else {
-          o[pos++] = (byte) (bb >>> 1);
-          bb >>>= 9;
-          bc -= 9;
-        }
+      if ((bb & 1) == 0) { // a literal: Huffman-coded, or its 8 bits as they are (read as a 8-bit code)
+        int e = coded ? LITERALS[(int) (bb >>> 1) & LITERAL_MASK] : (((int) (bb >>> 1) & 0xFF) << 4) | 8;
+        int n = 1 + (e & 15);
+        bb >>>= n;
+        bc -= n;
+        o[pos++] = (byte) (e >>> 4);
         continue;
       }
-      int e = lens[(int) (bb >>> 1) & lenMask];
+      int e = LENGTHS[(int) (bb >>> 1) & LENGTH_MASK];
       int n = 1 + (e & 15);
-      bb >>>= n;
-      bc -= n;
       int sym = e >>> 4;
       int extra = DclCodes.LENGTH_EXTRA[sym];
-      int len = DclCodes.LENGTH_BASE[sym] + ((int) bb & ((1 << extra) - 1));
-      bb >>>= extra;
-      bc -= extra;
+      int len = DclCodes.LENGTH_BASE[sym] + ((int) (bb >>> n) & ((1 << extra) - 1));
+      bb >>>= n + extra;
+      bc -= n + extra;
       if (len == DclCodes.END_LENGTH) {
         ended = true;
         break;
       }
-      e = dists[(int) bb & distMask];
+      e = DISTANCES[(int) bb & DISTANCE_MASK];
       n = e & 15;
-      bb >>>= n;
-      bc -= n;
       int shift = len == 2 ? 2 : dictShift;
-      int dist = ((e >>> 4) << shift) + ((int) bb & ((1 << shift) - 1)) + 1;
-      bb >>>= shift;
-      bc -= shift;
+      int dist = ((e >>> 4) << shift) + ((int) (bb >>> n) & ((1 << shift) - 1)) + 1;
+      bb >>>= n + shift;
+      bc -= n + shift;
       if (!slid && dist > pos) {
-        outPos = pos;
-        inPos = ip;
-        throw corrupt("a copy reaches " + dist + " bytes back, before the start of the data");
+        throw corruptCopy(dist, pos, ip);
       }
-      int from = pos - dist;
-      if (dist >= len && len > 16) {
-        System.arraycopy(o, from, o, pos, len);
-        pos += len;
-      } else {
-        for (int end = pos + len; pos < end; ) {
-          o[pos++] = o[from++];
-        }
-      }
+      pos = copy(o, pos, dist, len);
     }
     bitBuf = bb;
     bitCount = bc;
     inPos = ip;
     outPos = pos;
+  }
+
+  /** Refills the bit buffer byte by byte, reading more input; false when it still holds under 32 bits. */
+  private boolean refillSlowly(long bb, int bc, int ip) throws IOException {
+    bitBuf = bb;
+    bitCount = bc;
+    inPos = ip;
+    refill();
+    return bitCount >= 32;
+  }
+
+  /** Copies {@code len} bytes from {@code dist} bytes back to {@code pos} (overlapping: byte by byte); the new position. */
+  private static int copy(byte[] o, int pos, int dist, int len) {
+    int from = pos - dist;
+    if (dist >= len && len > 16) {
+      System.arraycopy(o, from, o, pos, len);
+      return pos + len;
+    }
+    for (int end = pos + len; pos < end; ) {
+      o[pos++] = o[from++];
+    }
+    return pos;
+  }
+
+  private DbcFormatException corruptCopy(int dist, int pos, int ip) {
+    outPos = pos;
+    inPos = ip;
+    return corrupt("a copy reaches " + dist + " bytes back, before the start of the data");
   }
 
   /** {@link #decode} with every read checked, for the last bytes of the input. */
@@ -271,12 +273,9 @@ public final class DclExplodeInputStream extends InputStream {
       int shift = len == 2 ? 2 : dictBits;
       int dist = (symbol(DclCodes.DISTANCES) << shift) + bits(shift) + 1;
       if (!slid && dist > pos) {
-        outPos = pos;
-        throw corrupt("a copy reaches " + dist + " bytes back, before the start of the data");
+        throw corruptCopy(dist, pos, inPos);
       }
-      for (int from = pos - dist, end = pos + len; pos < end; ) {
-        o[pos++] = o[from++];
-      }
+      pos = copy(o, pos, dist, len);
     }
     outPos = pos;
   }
