@@ -14,6 +14,7 @@ import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.LockTimeouts;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
+import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
  * The online mode's change capture: a row trigger on the original ({@code <table>__repartition_capture},
@@ -34,6 +35,8 @@ public final class ChangeCapture {
   static final String LOCATED = "pg_temp.repartition_located";
   /** The log's column of the partition column's value (of the row version the entry names). */
   static final String PART = "\"__partition_value\"";
+  /** The log's round of a TRUNCATE's mark (rounds count from 1; a mark is never taken by one). */
+  static final int TRUNCATED = -1;
 
   private final RepartitionPlan plan;
   private final RowKey key;
@@ -55,6 +58,7 @@ public final class ChangeCapture {
     out.add("CREATE INDEX ON " + log + " (round)");
     out.add("CREATE FUNCTION " + plan.captureFunction() + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
         + "SET search_path = pg_catalog, pg_temp AS $capture$ BEGIN "
+        + "IF TG_OP = 'TRUNCATE' THEN INSERT INTO " + log + " (round) VALUES (" + TRUNCATED + "); RETURN NULL; END IF; "
         + "IF TG_OP <> 'INSERT' THEN INSERT INTO " + log + " (" + cols + ") VALUES (" + key.quoted("OLD") + ", OLD."
         + col + "); END IF; "
         + "IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (" + key.quoted("NEW") + ", NEW." + col + ") IS DISTINCT FROM ("
@@ -63,10 +67,26 @@ public final class ChangeCapture {
     return out;
   }
 
-  /** The trigger itself: from its commit on, every write to the original is logged. */
-  public String triggerSql() {
-    return "CREATE TRIGGER " + Sql.quoteIdent(RepartitionPlan.captureOf(plan.table())) + " AFTER INSERT OR UPDATE "
-        + "OR DELETE ON " + plan.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION " + plan.captureFunction() + "()";
+  /**
+   * The triggers themselves: from their commit on, every row written to the original is logged, and a
+   * TRUNCATE (which row triggers do not see) leaves a mark that fails the run at its next round.
+   */
+  public List<String> triggerSql() {
+    return List.of("CREATE TRIGGER " + Sql.quoteIdent(RepartitionPlan.captureOf(plan.table())) + " AFTER INSERT OR "
+        + "UPDATE OR DELETE ON " + plan.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION " + plan.captureFunction() + "()",
+        "CREATE TRIGGER " + Sql.quoteIdent(RepartitionPlan.truncateCaptureOf(plan.table())) + " AFTER TRUNCATE ON "
+        + plan.table().quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION " + plan.captureFunction() + "()");
+  }
+
+  /**
+   * Fails when the original was truncated since the capture began: a TRUNCATE cannot be caught up key by
+   * key, and switching would bring back the rows it removed.
+   */
+  private void refuseIfTruncated(Connection c) throws SQLException {
+    if (Db.queryLong(c, "SELECT count(*) FROM " + plan.changeLog().quoted() + " WHERE round = " + TRUNCATED) > 0) {
+      throw new WarehouseException(plan.table() + " was truncated during the run, which cannot be caught up row by row; "
+          + "nothing changed (the table holds what the TRUNCATE left): run repartition again");
+    }
   }
 
   /** Trigger, function and log, in this order (the trigger never outlives its log). */
@@ -124,6 +144,7 @@ public final class ChangeCapture {
    * them from the new table and inserts the original's current rows of them. Returns the keys applied.
    */
   public long applyRound(Connection c) throws SQLException {
+    refuseIfTruncated(c);
     int round = ++rounds;
     long keys = update(c, "WITH m AS (UPDATE " + plan.changeLog().quoted() + " SET round = " + round
         + " WHERE round IS NULL RETURNING " + key.quoted() + ") INSERT INTO " + DELTA + " SELECT DISTINCT "
@@ -144,6 +165,7 @@ public final class ChangeCapture {
    * index lookups on those plain partitions, never by a scan of the whole table.
    */
   public long applyLastRound(Connection c) throws SQLException {
+    refuseIfTruncated(c);
     int round = ++rounds;
     Db.execute(c, "WITH m AS (UPDATE " + plan.changeLog().quoted() + " SET round = " + round + " WHERE round IS NULL "
         + "RETURNING " + key.quoted() + ", " + PART + ") INSERT INTO " + LOCATED + " SELECT DISTINCT " + key.quoted()

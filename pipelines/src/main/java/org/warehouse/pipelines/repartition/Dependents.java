@@ -58,8 +58,8 @@ final class Dependents {
       }
       List<Trigger> triggers = new ArrayList<>();
       for (List<String> r : rows(c, "SELECT quote_ident(tgname), pg_get_triggerdef(oid), tgenabled::text FROM pg_trigger "
-          + "WHERE tgrelid = " + oid + " AND NOT tgisinternal AND tgname <> "
-          + Sql.literal(RepartitionPlan.captureOf(t)) + " ORDER BY tgname", 3)) {
+          + "WHERE tgrelid = " + oid + " AND NOT tgisinternal AND tgname NOT IN (" + Sql.literal(RepartitionPlan.captureOf(t))
+          + ", " + Sql.literal(RepartitionPlan.truncateCaptureOf(t)) + ") ORDER BY tgname", 3)) {
         triggers.add(new Trigger(r.get(0), r.get(1), r.get(2)));
       }
       return new Dependents(views, fks, triggers, Db.queryString(c, "SELECT " + oid + "::text"));

@@ -54,7 +54,9 @@ final class OnlineMigration extends Migration {
       LockTimeouts.setLocal(c, timeout);
       long t0 = System.nanoTime();
       // SHARE ROW EXCLUSIVE: waits for the transactions writing the table, which then are all captured or copied
-      LockTimeouts.execute(c, capture.triggerSql(), plan.table().toString(), timeout, "a transaction is writing it");
+      for (String trigger : capture.triggerSql()) {
+        LockTimeouts.execute(c, trigger, plan.table().toString(), timeout, "a transaction is writing it");
+      }
       triggerBlockedNanos = System.nanoTime() - t0;
       return null;
     });

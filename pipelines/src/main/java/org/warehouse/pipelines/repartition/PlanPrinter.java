@@ -56,7 +56,7 @@ final class PlanPrinter {
       for (String sql : capture.createSql()) {
         progress.say("  %s;", sql);
       }
-      progress.say("  %s;", capture.triggerSql());
+      capture.triggerSql().forEach(sql -> progress.say("  %s;", sql));
     }
     progress.say("  -- copy in ranges%s, verify, then:", plan.online() ? ", catch up" : "");
     for (String sql : ddl.keySql()) {

@@ -89,6 +89,11 @@ public final class RepartitionPlan {
     return t.name() + CAPTURE_SUFFIX;
   }
 
+  /** Name of the capture's TRUNCATE trigger on {@code t} (same function as {@link #captureOf}). */
+  public static String truncateCaptureOf(TableRef t) {
+    return captureOf(t) + "_truncate";
+  }
+
   public TableShape shape() {
     return shape;
   }

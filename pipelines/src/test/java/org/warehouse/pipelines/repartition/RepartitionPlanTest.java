@@ -105,8 +105,12 @@ public class RepartitionPlanTest {
     assertThat(function, containsString("IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (NEW.\"id\", NEW.\"day\") IS "
         + "DISTINCT FROM (OLD.\"id\", OLD.\"day\")) THEN INSERT INTO \"wh\".\"facts__repartition_log_abc123\" "
         + "(\"id\", \"__partition_value\") VALUES (NEW.\"id\", NEW.\"day\"); END IF; RETURN NULL;"));
-    assertThat(capture.triggerSql(), equalTo("CREATE TRIGGER \"facts__repartition_capture\" AFTER INSERT OR UPDATE "
-        + "OR DELETE ON \"wh\".\"facts\" FOR EACH ROW EXECUTE FUNCTION \"wh\".\"facts__repartition_capture\"()"));
+    assertThat(function, containsString("IF TG_OP = 'TRUNCATE' THEN INSERT INTO \"wh\".\"facts__repartition_log_abc123\" "
+        + "(round) VALUES (-1); RETURN NULL; END IF;"));
+    assertThat(capture.triggerSql(), equalTo(List.of("CREATE TRIGGER \"facts__repartition_capture\" AFTER INSERT OR "
+        + "UPDATE OR DELETE ON \"wh\".\"facts\" FOR EACH ROW EXECUTE FUNCTION \"wh\".\"facts__repartition_capture\"()",
+        "CREATE TRIGGER \"facts__repartition_capture_truncate\" AFTER TRUNCATE ON \"wh\".\"facts\" FOR EACH STATEMENT "
+        + "EXECUTE FUNCTION \"wh\".\"facts__repartition_capture\"()")));
   }
 
   @Test
