@@ -1,6 +1,7 @@
 package org.warehouse.pipelines.ingest;
 
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
@@ -27,6 +28,8 @@ final class IngestRun {
   static final String PIPELINE = "ingest";
   /** Staging kind of the run table. */
   static final String RUN_TABLE = "run";
+  /** How long a failed run waits for a restarting server to read which files it committed. */
+  static final Duration SERVER_BACK_WITHIN = Duration.ofSeconds(30);
   private static final String UNCHANGED = "files committed before the failure stay loaded (see ingest_files), "
       + "the others were rolled back: re-run";
 
@@ -80,13 +83,45 @@ final class IngestRun {
     }
   }
 
-  /** The files whose transaction committed in this run, from the run table. */
+  /**
+   * The files whose transaction committed in this run, from the run table; when the failure was the
+   * server going away (a restart), once it answers again, within {@link #SERVER_BACK_WITHIN}.
+   */
   private List<FileOutcome> committed() {
-    try (Connection c = db.connect("warehouse-ingest-failure")) {
-      return IngestVerify.outcomes(c, table).stream().filter(FileOutcome::committed).collect(Collectors.toList());
+    try {
+      return whenTheServerAnswers(SERVER_BACK_WITHIN, Duration.ofMillis(500), () -> {
+        try (Connection c = db.connect("warehouse-ingest-failure")) {
+          return IngestVerify.outcomes(c, table).stream().filter(FileOutcome::committed).collect(Collectors.toList());
+        }
+      });
     } catch (Exception e) {
       throw new WarehouseException("the run failed, and which files it committed cannot be read ("
           + Launch.cause(e) + "): see " + tables.ledger(), e);
+    }
+  }
+
+  /** A read of the database. */
+  @FunctionalInterface
+  interface Read<T> {
+    T run() throws Exception;
+  }
+
+  /**
+   * {@code read}, tried again every {@code pause} while it fails because the server is gone or not back
+   * yet (connection refused, "the database system is starting up"), for at most {@code patience}; any
+   * other failure is thrown at once.
+   */
+  static <T> T whenTheServerAnswers(Duration patience, Duration pause, Read<T> read) throws Exception {
+    long deadline = System.nanoTime() + patience.toNanos();
+    while (true) {
+      try {
+        return read.run();
+      } catch (Exception e) {
+        if (!ConnectionLoss.isConnectionLoss(e) || System.nanoTime() + pause.toNanos() > deadline) {
+          throw e;
+        }
+        Thread.sleep(pause.toMillis());
+      }
     }
   }
 

@@ -2,6 +2,8 @@ package org.warehouse.cluster;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -20,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.AfterClass;
@@ -88,15 +91,7 @@ public class FaultSuiteTest {
   @Test
   public void aggregateKilledWhileItsPublishWaitsChangesNothingAndTheNextRunCleansUp() throws Exception {
     Map<String, String> before = production(DB, "agg\\_%");
-    Running r;
-    try (Connection reader = DB.connect()) {
-      reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE"); // a dashboard's long query
-      r = start(DB, "aggregate");
-      r.waitForSession(DB, "application_name LIKE 'warehouse-aggregate%' AND wait_event_type = 'Lock'");
-      r.kill9(DB, "warehouse-aggregate");
-      reader.rollback();
-    }
+    killWhileThePublishWaits(DB, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE", "warehouse-aggregate", DB, "aggregate");
     assertEquals("agg tables unchanged", before, production(DB, "agg\\_%"));
     Result next = run(DB, "aggregate");
     ok(next);
@@ -111,13 +106,7 @@ public class FaultSuiteTest {
     Running r = start(DB, "aggregate", "--partitions=16", "--reportFile=" + report);
     r.waitForSession(DB, "application_name IN ('warehouse-aggregate-read', 'warehouse-copy-writer') AND state = 'active'");
     restartServer();
-    Result res = r.waitFor();
-    assertEquals(res.toString(), 1, res.exitCode);
-    assertThat(res.output, containsString("aggregate failed: the server closed the connection"));
-    assertThat("no stack trace", res.output, not(containsString("\tat ")));
-    JsonNode rep = JSON.readTree(report.toFile());
-    assertEquals("FAILED", rep.get("status").asText());
-    assertThat(rep.get("error").asText(), containsString("closed the connection"));
+    assertClosedConnection(r.waitFor(), report, "aggregate");
     assertEquals("agg tables unchanged", before, production(DB, "agg\\_%"));
     ok(run(DB, "aggregate"));
     assertEquals("no staging left", List.of(), workTables(DB, "agg\\_%\\_\\_%"));
@@ -127,34 +116,20 @@ public class FaultSuiteTest {
 
   @Test
   public void promoteSigtermAndKillInPublishLeaveTheTargetAsItWas() throws Exception {
-    ok(run(null, "promote", "--include=agg_*,dim_*", "--sourceUrl=" + DB.url(), "--sourceUser=" + DB.user(),
-        "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
-        "--targetPasswordFile=" + TARGET.passwordFile()));
+    String[] promote = promote();
+    ok(run(null, promote));
     try (Connection c = DB.connect()) { // the source moves on: the next promote has something to publish
       Db.execute(c, "UPDATE agg_yearly SET total_births = total_births + 1");
     }
-    String[] promote = {"promote", "--include=agg_*,dim_*", "--sourceUrl=" + DB.url(), "--sourceUser=" + DB.user(),
-        "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(), "--targetUser=" + TARGET.user(),
-        "--targetPasswordFile=" + TARGET.passwordFile()};
     Map<String, String> before = production(TARGET, "agg\\_%");
-    Running r;
-    try (Connection reader = TARGET.connect()) {
-      reader.setAutoCommit(false);
-      Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE");
-      r = start(null, promote);
-      r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
-      r.kill9(TARGET, "warehouse-promote");
-      reader.rollback();
-    }
+    killWhileThePublishWaits(TARGET, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE", "warehouse-promote", null, promote);
     assertEquals("target unchanged after kill -9 in the publish", before, production(TARGET, "agg\\_%"));
 
     Path report = report("promote-sigterm");
-    List<String> args = new ArrayList<>(Arrays.asList(promote));
-    args.add("--reportFile=" + report);
     try (Connection reader = TARGET.connect()) {
       reader.setAutoCommit(false);
       Db.execute(reader, "LOCK TABLE agg_yearly IN ACCESS SHARE MODE");
-      r = start(null, args.toArray(new String[0]));
+      Running r = start(null, promote("--reportFile=" + report));
       r.waitForSession(TARGET, "application_name LIKE 'warehouse-promote%' AND wait_event_type = 'Lock'");
       Result res = r.sigterm();
       reader.rollback();
@@ -169,12 +144,42 @@ public class FaultSuiteTest {
         Db.queryLong(TARGET.connect(), "SELECT sum(total_births) FROM agg_yearly"));
   }
 
+  @Test
+  public void promoteThroughAServerRestartMidCopyFailsInOneLineAndLeavesTheTargetAsItWas() throws Exception {
+    ok(run(null, promote()));
+    try (Connection c = DB.connect()) { // every source table moves on: the next promote copies them all
+      for (String t : workTables(DB, "agg\\_%")) {
+        if (!t.contains("__")) {
+          Db.execute(c, "UPDATE " + t + " SET total_births = total_births + 1");
+        }
+      }
+    }
+    Map<String, String> before = production(TARGET, "%");
+    Path report = report("promote-restart");
+    Running r = start(null, promote("--reportFile=" + report));
+    r.waitForSession(DB, "application_name = 'warehouse-promote-reader' AND query LIKE 'COPY%' AND state = 'active'");
+    restartServer();
+    assertClosedConnection(r.waitFor(), report, "promote");
+    assertEquals("every target table unchanged", before, production(TARGET, "%"));
+    ok(run(null, promote()));
+    assertEquals("no staging or per-run table left", List.of(), workTables(TARGET, "%\\_\\_%"));
+    assertEquals("the source published", checksums(DB, "agg\\_%"), checksums(TARGET, "agg\\_%"));
+  }
+
+  /** promote of agg_* and dim_* from DB to TARGET (databases of the same cluster), plus {@code extra}. */
+  private static String[] promote(String... extra) {
+    List<String> args = new ArrayList<>(List.of("promote", "--include=agg_*,dim_*", "--sourceUrl=" + DB.url(),
+        "--sourceUser=" + DB.user(), "--sourcePasswordFile=" + DB.passwordFile(), "--targetUrl=" + TARGET.url(),
+        "--targetUser=" + TARGET.user(), "--targetPasswordFile=" + TARGET.passwordFile()));
+    args.addAll(Arrays.asList(extra));
+    return args.toArray(new String[0]);
+  }
+
   // ---------------------------------------------------------------- ingest, dedupe, repartition
 
   @Test
   public void ingestSigtermMidFileKeepsWholeFilesOnlyAndTheNextRunLoadsTheRest() throws Exception {
-    Path dir = TMP.newFolder("sinasc").toPath();
-    ok(run(null, "generate-csv", "--out=" + dir, "--births=300000", "--files=2", "--badRate=0"));
+    Path dir = freshIngest(300000, 2);
     TestDatabase db = INGEST;
     Path report = report("ingest-sigterm");
     Running r = start(db, "ingest", "--input=" + dir + "/*.csv", "--factTable=ingest_facts", "--reportFile=" + report);
@@ -194,6 +199,115 @@ public class FaultSuiteTest {
   }
 
   @Test
+  public void ingestThroughAServerRestartMidFileKeepsWholeFilesAndSaysWhichCommitted() throws Exception {
+    Path dir = freshIngest(400000, 4);
+    Map<String, Long> lines = records(dir);
+    Path report = report("ingest-restart");
+    Running r = start(INGEST, "ingest", "--input=" + dir + "/*.csv", "--factTable=ingest_facts", "--reportFile=" + report);
+    String midFile = "application_name = 'warehouse-ingest-file' AND query LIKE 'COPY%' "
+        + "AND state IN ('active', 'idle in transaction')";
+    r.waitForSession(INGEST, midFile); // the ledger exists
+    r.waitForSession(INGEST, midFile + " AND (SELECT count(*) FROM ingest_files) > 0"); // a file committed, another loading
+    restartServer();
+    Result res = r.waitFor();
+    assertFailedInOneLine(res, "ingest");
+    Set<String> committed = wholeFilesOnly(INGEST, lines);
+    assertTrue("some files committed, not all: " + committed, !committed.isEmpty() && committed.size() < lines.size());
+    String said = committed.size() + " file(s) committed before the failure stay loaded";
+    assertThat(res.output, containsString(said + " (" + String.join(", ", committed) + ")"));
+    JsonNode rep = readReport(report);
+    assertEquals("FAILED", rep.get("status").asText());
+    assertThat(rep.get("error").asText(), containsString(said + " (" + String.join(", ", committed) + ")"));
+    for (String f : lines.keySet()) {
+      assertEquals(f, committed.contains(f) ? "new" : "not loaded", rep.get("details").get("file:" + f).get("action").asText());
+    }
+    Result next = run(INGEST, "ingest", "--input=" + dir + "/*.csv", "--factTable=ingest_facts");
+    ok(next);
+    assertThat(next.output, containsString((lines.size() - committed.size()) + " new, 0 to replace, "
+        + committed.size() + " already loaded"));
+    assertEquals("every file whole", lines.keySet(), wholeFilesOnly(INGEST, lines));
+    assertEquals("no run or load table left", List.of(), workTables(INGEST, "%\\_\\_%"));
+  }
+
+  @Test
+  public void ingestKilledWhileItsPublishWaitsChangesNothingAndTheNextRunCleansUp() throws Exception {
+    Path dir = freshIngest(30000, 3);
+    Map<String, Long> lines = records(dir);
+    String first = lines.keySet().iterator().next();
+    ok(run(INGEST, "ingest", "--input=" + dir.resolve(first), "--factTable=ingest_facts")); // production has a file
+    Map<String, String> before = production(INGEST, "%");
+    // attaching a file's bronze partition waits for a SHARE lock
+    killWhileThePublishWaits(INGEST, "LOCK TABLE bronze_sinasc_raw IN SHARE MODE", "warehouse-ingest", INGEST, "ingest",
+        "--input=" + dir + "/*.csv", "--factTable=ingest_facts");
+    assertEquals("ingest's tables unchanged", before, production(INGEST, "%"));
+    assertEquals("only the first file", Set.of(first), wholeFilesOnly(INGEST, lines));
+    assertThat("the killed run left its run table and a load table", workTables(INGEST, "%\\_\\_%").size(), greaterThan(1));
+    Result next = run(INGEST, "ingest", "--input=" + dir + "/*.csv", "--factTable=ingest_facts");
+    ok(next);
+    assertThat(next.output, containsString("a bronze load table left by a run that did not finish"));
+    assertThat(next.output, containsString("ingest: dropping ingest_files__run_"));
+    assertEquals("every file whole", lines.keySet(), wholeFilesOnly(INGEST, lines));
+    assertEquals("no run or load table left", List.of(), workTables(INGEST, "%\\_\\_%"));
+  }
+
+  /**
+   * ingest's database as new (no tables, ledger or sequence of an earlier case) and a new directory of
+   * {@code files} clean CSV files holding {@code births} records.
+   */
+  private static Path freshIngest(int births, int files) throws Exception {
+    try (Connection c = INGEST.connect()) {
+      Db.execute(c, "DROP SCHEMA public CASCADE");
+      Db.execute(c, "CREATE SCHEMA public");
+    }
+    Path dir = TMP.newFolder().toPath();
+    ok(run(null, "generate-csv", "--out=" + dir, "--births=" + births, "--files=" + files, "--badRate=0"));
+    return dir;
+  }
+
+  /** Each CSV file of {@code dir} by name: its records, counted by the test (lines after the header). */
+  private static Map<String, Long> records(Path dir) throws Exception {
+    Map<String, Long> out = new TreeMap<>();
+    try (var files = Files.list(dir)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".csv")).toList()) {
+        byte[] b = Files.readAllBytes(f);
+        long newlines = 0;
+        for (byte x : b) {
+          newlines += x == '\n' ? 1 : 0;
+        }
+        out.put(f.getFileName().toString(), newlines - (b.length > 0 && b[b.length - 1] == '\n' ? 1 : 0));
+      }
+    }
+    assertTrue("files written", out.size() > 1);
+    return out;
+  }
+
+  /**
+   * Asserts that ingest_facts and bronze hold whole files only: per file in the ledger, as many fact rows
+   * (by birth_id range) and bronze rows (by file_id) as the file has records, and no other rows.
+   * Returns the files in the ledger.
+   */
+  private static Set<String> wholeFilesOnly(TestDatabase db, Map<String, Long> records) throws Exception {
+    Map<String, String> seen = new TreeMap<>();
+    Map<String, String> whole = new TreeMap<>();
+    long total = 0;
+    try (Connection c = db.connect(); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT f.file_name, (SELECT count(*) FROM ingest_facts x WHERE x.birth_id "
+            + ">= f.file_id * 1000000000 AND x.birth_id < (f.file_id + 1) * 1000000000) || '/' || (SELECT count(*) "
+            + "FROM bronze_sinasc_raw b WHERE b.file_id = f.file_id) FROM ingest_files f")) {
+      while (rs.next()) {
+        String f = rs.getString(1);
+        seen.put(f, rs.getString(2));
+        whole.put(f, records.get(f) + "/" + records.get(f));
+        total += records.get(f);
+      }
+      assertEquals("each file in the ledger whole in the fact table and bronze", whole, seen);
+      assertEquals("no row of a file outside the ledger", total + "/" + total, Db.queryString(c,
+          "SELECT (SELECT count(*) FROM ingest_facts) || '/' || (SELECT count(*) FROM bronze_sinasc_raw)"));
+    }
+    return seen.keySet();
+  }
+
+  @Test
   public void dedupeSigtermLeavesTheTableAsItWas() throws Exception {
     createKids();
     Map<String, String> before = production(DB, "kids%");
@@ -204,10 +318,7 @@ public class FaultSuiteTest {
     assertEquals(res.toString(), 143, res.exitCode);
     assertCancelledReport(report);
     assertEquals("kids unchanged", before, production(DB, "kids%"));
-    ok(run(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id"));
-    try (Connection c = DB.connect()) {
-      assertEquals("one row per (parent_pk, child_id)", 600000, Db.queryLong(c, "SELECT count(*) FROM public.kids"));
-    }
+    dedupeKids();
   }
 
   @Test
@@ -226,17 +337,74 @@ public class FaultSuiteTest {
       Db.execute(c, "INSERT INTO public.big VALUES (2000001, date '2021-06-01', 'after')"); // writable, no stray trigger
       Db.execute(c, "DELETE FROM public.big WHERE id = 2000001");
     }
-    ok(run(DB, "repartition", "--table=public.big", "--partitionColumn=d"));
+    repartitionBig();
+  }
+
+  @Test
+  public void dedupeKilledWhileItsPublishWaitsChangesNothingAndTheNextRunCleansUp() throws Exception {
+    createKids();
+    Map<String, String> before = production(DB, "kids%");
+    killWhileThePublishWaits(DB, "LOCK TABLE public.kids IN ACCESS SHARE MODE", "warehouse-dedupe", DB, "dedupe",
+        "--table=public.kids", "--naturalKey=parent_pk,child_id");
+    assertEquals("kids unchanged", before, production(DB, "kids%"));
+    assertThat("the killed run left its work tables", workTables(DB, "kids\\_\\_%"), not(empty()));
+    assertThat(dedupeKids(), containsString("left by a run that did not finish"));
+    assertEquals("no work table left", List.of(), workTables(DB, "kids\\_\\_%"));
+  }
+
+  @Test
+  public void repartitionKilledWhileItsSwitchWaitsLeavesTheTableWritableAndTheNextRunCleansUp() throws Exception {
+    createBig();
+    Map<String, String> before = production(DB, "big");
+    killWhileThePublishWaits(DB, "LOCK TABLE public.big IN ACCESS SHARE MODE", "warehouse-repartition", DB,
+        "repartition", "--table=public.big", "--partitionColumn=d");
+    assertEquals("big unchanged", before, production(DB, "big"));
+    assertThat("the killed run left its work tables", workTables(DB, "big\\_\\_%"), not(empty()));
+    try (Connection c = DB.connect()) { // writable; the capture trigger left behind only logs keys
+      Db.execute(c, "INSERT INTO public.big VALUES (2000001, date '2021-06-01', 'after')");
+      Db.execute(c, "UPDATE public.big SET payload = 'again' WHERE id = 2000001");
+      Db.execute(c, "DELETE FROM public.big WHERE id = 2000001");
+    }
+    assertEquals("big as it was", before, production(DB, "big"));
+    String next = repartitionBig();
+    assertThat(next, containsString("dropping the capture trigger big__repartition_capture on big, left by a run "
+        + "that did not finish"));
+    assertThat(next, containsString("repartition: dropping big__repartition_"));
+    try (Connection c = DB.connect()) {
+      assertEquals("no capture trigger or function left", 0, Db.queryLong(c, "SELECT (SELECT count(*) FROM pg_trigger "
+          + "WHERE tgname LIKE '%repartition_capture') + (SELECT count(*) FROM pg_proc WHERE proname LIKE '%repartition_capture')"));
+    }
+    assertEquals("no work table left", List.of(), workTables(DB, "big\\_\\_%"));
+  }
+
+  /** A dedupe run of kids that succeeds with one row per key; its output. */
+  private static String dedupeKids() throws Exception {
+    Result r = run(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id");
+    ok(r);
+    try (Connection c = DB.connect()) {
+      assertEquals("one row per (parent_pk, child_id)", 600000, Db.queryLong(c, "SELECT count(*) FROM public.kids"));
+    }
+    return r.output;
+  }
+
+  /** A repartition run of big that succeeds: big partitioned, every row there; its output. */
+  private static String repartitionBig() throws Exception {
+    Result r = run(DB, "repartition", "--table=public.big", "--partitionColumn=d");
+    ok(r);
     try (Connection c = DB.connect()) {
       assertEquals("p", Db.queryString(c, "SELECT relkind::text FROM pg_class WHERE oid = 'public.big'::regclass"));
       assertEquals(1000000, Db.queryLong(c, "SELECT count(*) FROM public.big"));
     }
+    return r.output;
   }
 
   /** 1.5M child rows, 600,000 distinct (parent_pk, child_id) keys. */
   private static void createKids() throws Exception {
     try (Connection c = DB.connect()) {
       Db.execute(c, "DROP TABLE IF EXISTS public.kids, public.kids_dedupe_backup");
+      for (String t : workTables(DB, "kids\\_\\_%")) { // a failed case's
+        Db.execute(c, "DROP TABLE IF EXISTS public." + t);
+      }
       Db.execute(c, "CREATE TABLE public.kids (id bigserial, parent_pk bigint, child_id bigint, payload text, "
           + "synced_at timestamptz DEFAULT now())");
       Db.execute(c, "INSERT INTO public.kids (parent_pk, child_id, payload) "
@@ -249,6 +417,10 @@ public class FaultSuiteTest {
   private static void createBig() throws Exception {
     try (Connection c = DB.connect()) {
       Db.execute(c, "DROP TABLE IF EXISTS public.big, public.big_unpartitioned_backup CASCADE");
+      Db.execute(c, "DROP FUNCTION IF EXISTS public.big__repartition_capture() CASCADE"); // a failed case's
+      for (String t : workTables(DB, "big\\_\\_%")) {
+        Db.execute(c, "DROP TABLE IF EXISTS public." + t);
+      }
       Db.execute(c, "CREATE TABLE public.big (id bigint PRIMARY KEY, d date NOT NULL, payload text)");
       Db.execute(c, "INSERT INTO public.big SELECT g, date '2020-01-01' + (g % 1461), repeat('x', g % 50) "
           + "FROM generate_series(1, 1000000) g");
@@ -267,10 +439,7 @@ public class FaultSuiteTest {
     restartServer();
     assertFailedInOneLine(r.waitFor(), "dedupe");
     assertEquals("kids unchanged", before, production(DB, "kids%"));
-    ok(run(DB, "dedupe", "--table=public.kids", "--naturalKey=parent_pk,child_id"));
-    try (Connection c = DB.connect()) {
-      assertEquals("one row per (parent_pk, child_id)", 600000, Db.queryLong(c, "SELECT count(*) FROM public.kids"));
-    }
+    dedupeKids();
   }
 
   @Test
@@ -282,10 +451,44 @@ public class FaultSuiteTest {
     restartServer();
     assertFailedInOneLine(r.waitFor(), "repartition");
     assertEquals("big unchanged", before, production(DB, "big"));
-    ok(run(DB, "repartition", "--table=public.big", "--partitionColumn=d"));
-    try (Connection c = DB.connect()) {
-      assertEquals(1000000, Db.queryLong(c, "SELECT count(*) FROM public.big"));
+    repartitionBig();
+  }
+
+  /**
+   * kill -9 of a run while its publish waits for a lock: a reader's transaction on {@code db} holds
+   * {@code lock} (a dashboard's long query); the run ({@code runDb}'s connection options, or none, and
+   * {@code args}) starts; once a session of {@code app}% waits for a lock, the JVM is killed; then the
+   * reader ends, and the run's sessions are awaited gone (a backend waiting for a lock does not notice
+   * its client died: it gets the lock, runs its statement, and ends when it next reads).
+   */
+  private static void killWhileThePublishWaits(TestDatabase db, String lock, String app, TestDatabase runDb,
+      String... args) throws Exception {
+    try (Connection reader = db.connect()) {
+      reader.setAutoCommit(false);
+      Db.execute(reader, lock);
+      Running r = start(runDb, args);
+      r.waitForSession(db, "application_name LIKE '" + app + "%' AND wait_event_type = 'Lock'");
+      r.kill9();
+      // the dead run's waiting statement now gets its lock and runs; its session ends at its next read
+      reader.rollback();
     }
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    try (Connection c = db.connect()) {
+      while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '" + app + "%'") > 0) {
+        assertTrue("the killed run's sessions did not end", System.nanoTime() < deadline);
+        Thread.sleep(50);
+      }
+    }
+  }
+
+  /** Exit 1, one line naming the connection the server closed, no stack trace; a FAILED report saying so. */
+  private static void assertClosedConnection(Result res, Path report, String pipeline) throws Exception {
+    assertEquals(res.toString(), 1, res.exitCode);
+    assertThat(res.output, containsString(pipeline + " failed: the server closed the connection"));
+    assertThat("no stack trace", res.output, not(containsString("\tat ")));
+    JsonNode rep = readReport(report);
+    assertEquals("FAILED", rep.get("status").asText());
+    assertThat(rep.get("error").asText(), containsString("closed the connection"));
   }
 
   /** Exit 1 and one line naming the lost connection (or the run lock lost with it), no stack trace. */
@@ -318,9 +521,15 @@ public class FaultSuiteTest {
     return TMP.getRoot().toPath().resolve(name + "-" + System.nanoTime() + ".json");
   }
 
-  private static void assertCancelledReport(Path report) throws Exception {
+  /** The run report at {@code report} (kept for the password check at the end). */
+  private static JsonNode readReport(Path report) throws Exception {
     JsonNode rep = JSON.readTree(report.toFile());
     SEEN.append(rep.toString()).append('\n');
+    return rep;
+  }
+
+  private static void assertCancelledReport(Path report) throws Exception {
+    JsonNode rep = readReport(report);
     assertEquals(rep.toString(), "CANCELLED", rep.get("status").asText());
     assertEquals(143, rep.get("exitCode").asInt());
   }
@@ -342,6 +551,13 @@ public class FaultSuiteTest {
             + "coalesce(sum(hashtextextended(t::text, 0)), 0) FROM " + t + " AS t"));
       }
     }
+    return out;
+  }
+
+  /** {@link #production} without the OIDs: row counts and checksums, comparable across databases. */
+  static Map<String, String> checksums(TestDatabase db, String like) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    production(db, like).forEach((t, v) -> out.put(t, v.substring(v.indexOf('/') + 1)));
     return out;
   }
 
@@ -428,20 +644,12 @@ public class FaultSuiteTest {
       return new Result(process.exitValue(), o);
     }
 
-    /** kill -9, then waits until the run's sessions ({@code appPrefix}%) are gone from the server. */
-    void kill9(TestDatabase db, String appPrefix) throws Exception {
+    /** kill -9 of the JVM (and any child); its server sessions live on until they next read from it. */
+    void kill9() throws Exception {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
       process.waitFor();
       SEEN.append(output()).append('\n');
-      long deadline = System.nanoTime() + TIMEOUT.toNanos();
-      try (Connection c = db.connect()) {
-        while (Db.queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '"
-            + appPrefix + "%'") > 0) {
-          assertTrue("the killed run's sessions did not end", System.nanoTime() < deadline);
-          Thread.sleep(50);
-        }
-      }
     }
 
     String output() throws Exception {
