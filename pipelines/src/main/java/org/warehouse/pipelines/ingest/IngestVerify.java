@@ -13,8 +13,9 @@ import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
 /**
- * The run table (UNLOGGED, named per run) that each file's worker writes one summary row into — in the
- * file's own transaction when it commits, on its own when the file is refused — and the checks on it.
+ * The run table (named per run) that each file's worker writes one summary row into — in the file's own
+ * transaction when it commits, on its own when the file is refused — and the checks on it. It is a
+ * logged table (one row per file): after a server crash it still says which files this run committed.
  */
 final class IngestVerify {
   private IngestVerify() {}
@@ -27,7 +28,7 @@ final class IngestVerify {
   }
 
   static void createRunTable(Connection c, TableRef runTable) throws SQLException {
-    Db.execute(c, "CREATE UNLOGGED TABLE " + runTable.quoted() + " (file_name text NOT NULL, file_id bigint NOT NULL, "
+    Db.execute(c, "CREATE TABLE " + runTable.quoted() + " (file_name text NOT NULL, file_id bigint NOT NULL, "
         + "lines_read bigint NOT NULL, rows_loaded bigint NOT NULL, rows_rejected bigint NOT NULL, "
         + "sha256 text NOT NULL, error text, records_deleted bigint NOT NULL DEFAULT 0)");
   }
