@@ -91,9 +91,9 @@ public final class PromoteRun {
   }
 
   /**
-   * The schema, then every staging table at once on the worker connections (15 tables one after the
-   * other took 0.5 s on MariaDB); returns once every creation has ended, so a failure is thrown only
-   * when no creation is still running that the clean-up would miss.
+   * The schema, then every staging table at once on the worker connections (not one after the other on
+   * the run's own); returns once every creation has ended, so a failure is thrown only when no creation
+   * is still running that the clean-up would miss.
    */
   private void createStaging(List<PromotePlan.Copy> copies) throws Exception {
     for (String ddl : ctx.target().createSchemaSql(copies.get(0).table().target().schema())) {

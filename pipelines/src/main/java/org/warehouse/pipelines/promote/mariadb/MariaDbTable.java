@@ -15,8 +15,8 @@ import org.warehouse.transforms.jdbc.TableDefinition;
  * A source table's definition as MariaDB/MySQL creates it: mapped columns ({@link MariaDbTypes}),
  * NOT NULL, portable defaults and comments in {@code CREATE TABLE}; the primary key, unique keys and
  * indexes in one {@code ALTER TABLE} after the load ({@link #keySql}): InnoDB keeps rows in key order,
- * and loading rows in the source's (random) order into a keyed table took 8.9 s for 400K rows, loading
- * without a key then adding it 3.6 + 3.1 s. InnoDB, utf8mb4 with a binary, no-pad collation: text compares
+ * and loading the source's rows, which come in no such order, into a keyed table measured slower than
+ * loading without a key and adding it (docs/promote.md). InnoDB, utf8mb4 with a binary, no-pad collation: text compares
  * and sorts by code point and trailing spaces count, as in PostgreSQL's C collation.
  *
  * <p>What is not carried over is listed in {@link #notes()}: non-portable defaults (expressions,
