@@ -12,6 +12,7 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
 import org.warehouse.pipelines.promote.targetdb.BulkLoader;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.TableRef;
 import org.warehouse.transforms.jdbc.WarehouseException;
 
@@ -93,10 +94,8 @@ public final class LoadIntoTarget extends PTransform<PCollection<KV<String, Stri
     }
 
     @Teardown
-    public void teardown() throws SQLException {
-      if (session != null) {
-        session.close();
-      }
+    public void teardown() {
+      Db.closeQuietly(session);
     }
   }
 }

@@ -6,6 +6,7 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.warehouse.transforms.jdbc.CopyWriter;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.TableRef;
 
@@ -65,9 +66,7 @@ public class GenerateBirthsFn extends DoFn<Integer, Long> {
   }
 
   @Teardown
-  public void teardown() throws Exception {
-    if (connection != null) {
-      connection.close();
-    }
+  public void teardown() {
+    Db.closeQuietly(connection);
   }
 }

@@ -169,10 +169,8 @@ public class ReadBirths extends PTransform<PBegin, PCollection<BirthRecord>> {
     }
 
     @Teardown
-    public void teardown() throws SQLException {
-      if (connection != null) {
-        connection.close();
-      }
+    public void teardown() {
+      Db.closeQuietly(connection);
     }
   }
 }

@@ -7,6 +7,7 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.values.KV;
 import org.warehouse.transforms.jdbc.CopyWriter;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.Sql;
 import org.warehouse.transforms.jdbc.TableRef;
@@ -50,9 +51,7 @@ public class GenerateChildRowsFn extends DoFn<KV<Integer, Integer>, Long> {
   }
 
   @Teardown
-  public void teardown() throws SQLException {
-    if (connection != null) {
-      connection.close();
-    }
+  public void teardown() {
+    Db.closeQuietly(connection);
   }
 }

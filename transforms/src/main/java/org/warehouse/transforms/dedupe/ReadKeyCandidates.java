@@ -190,10 +190,8 @@ public class ReadKeyCandidates extends PTransform<PBegin, PCollection<KV<String,
     }
 
     @Teardown
-    public void teardown() throws SQLException {
-      if (connection != null) {
-        connection.close();
-      }
+    public void teardown() {
+      Db.closeQuietly(connection);
     }
   }
 }

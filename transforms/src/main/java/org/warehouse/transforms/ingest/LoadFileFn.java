@@ -45,26 +45,16 @@ final class LoadFileFn extends DoFn<FileIO.ReadableFile, String> {
     if (kept != null && kept.isValid(5)) {
       return kept;
     }
-    closeQuietly(kept);
+    Db.closeQuietly(kept);
     return t.db().connect(applicationName);
   }
 
   @Teardown
   public void closeConnections() {
-    closeQuietly(fileConn);
-    closeQuietly(bronzeConn);
+    Db.closeQuietly(fileConn);
+    Db.closeQuietly(bronzeConn);
     fileConn = null;
     bronzeConn = null;
-  }
-
-  private static void closeQuietly(Connection conn) {
-    try {
-      if (conn != null) {
-        conn.close();
-      }
-    } catch (SQLException ignored) {
-      // closing a session that may already be dead
-    }
   }
 
   @ProcessElement

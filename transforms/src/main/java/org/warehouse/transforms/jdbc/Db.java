@@ -14,6 +14,23 @@ import java.util.Map;
 public final class Db {
   private Db() {}
 
+  /**
+   * Closes a session a worker is done with, ignoring a failure to close it: after a server restart or
+   * a terminated backend the socket is already gone, and the run's own error (if any) has been reported
+   * where it happened. Used by every {@code @Teardown}, where a thrown exception would only add a stack
+   * trace to the run's output.
+   */
+  public static void closeQuietly(AutoCloseable session) {
+    if (session == null) {
+      return;
+    }
+    try {
+      session.close();
+    } catch (Exception ignored) {
+      // the session is being discarded; a dead socket cannot be closed cleanly
+    }
+  }
+
   /** What {@link #inTransaction} runs (on the connection given there). */
   @FunctionalInterface
   public interface TransactionWork<T> {

@@ -190,10 +190,8 @@ public class UpsertByNaturalKey extends PTransform<PCollection<Row>, PCollection
     }
 
     @Teardown
-    public void teardown() throws SQLException {
-      if (connection != null) {
-        connection.close();
-      }
+    public void teardown() {
+      Db.closeQuietly(connection);
     }
   }
 }

@@ -165,10 +165,8 @@ public class WriteByCopy extends PTransform<PCollection<KV<String, String>>, PCo
     }
 
     @Teardown
-    public void teardown() throws SQLException {
-      if (connection != null) {
-        connection.close();
-      }
+    public void teardown() {
+      Db.closeQuietly(connection);
     }
   }
 }

@@ -11,6 +11,7 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 import org.warehouse.transforms.jdbc.WarehouseException;
 import org.warehouse.transforms.tablecopy.TableRange;
@@ -125,10 +126,8 @@ public final class CopyRangesInDatabase extends PTransform<PCollection<TableRang
     }
 
     @Teardown
-    public void teardown() throws SQLException {
-      if (connection != null) {
-        connection.close();
-      }
+    public void teardown() {
+      Db.closeQuietly(connection);
     }
   }
 }

@@ -208,10 +208,8 @@ public final class ReadTableRanges extends PTransform<PCollection<TableRange>, P
     }
 
     @Teardown
-    public void teardown() throws SQLException {
-      if (connection != null) {
-        connection.close();
-      }
+    public void teardown() {
+      Db.closeQuietly(connection);
     }
   }
 }
