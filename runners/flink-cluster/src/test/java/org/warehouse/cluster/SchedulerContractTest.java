@@ -275,6 +275,32 @@ public class SchedulerContractTest {
   }
 
   @Test
+  public void aSuccessfulRunLeavesAClassDataArchiveTheJvmAcceptsAndAFailedRunLeavesNone() throws Exception {
+    Path archive = Path.of(Scripts.JAR + ".generate.jsa");
+    Files.deleteIfExists(archive);
+    Map<String, String> launcherDefaults = Map.of("WH_JAVA_OPTS", ""); // "": the launcher's defaults, with its archive
+    Result failed = Scripts.run(TIMEOUT, launcherDefaults, List.of(Scripts.ROOT.resolve("scripts/run").toString(),
+        "generate", "--births=1", "--runner=DirectRunner", "--jdbcUrl=jdbc:postgresql://127.0.0.1:1/nowhere"));
+    assertEquals(failed.toString(), 1, failed.exitCode);
+    assertFalse("a failed run keeps no archive", Files.exists(archive));
+
+    List<String> generate = new ArrayList<>(List.of(Scripts.ROOT.resolve("scripts/run").toString(),
+        "generate", "--births=0", "--runner=DirectRunner"));
+    generate.addAll(Arrays.asList(DB.connectionArgs()));
+    Result ok = Scripts.run(TIMEOUT, launcherDefaults, generate);
+    assertEquals(ok.toString(), 0, ok.exitCode);
+    assertThat("no dump output reaches the run's own", ok.output, not(containsString("[cds]")));
+    // -Xshare:on refuses to start unless the archive maps and matches this jar (with another class path it fails)
+    Result jvm = Scripts.run(TIMEOUT, Map.of(), List.of("java", "-Xmx6g", "-XX:SharedArchiveFile=" + archive,
+        "-Xshare:on", "-cp", Scripts.JAR.toString(), "-version"));
+    assertEquals(jvm.toString(), 0, jvm.exitCode);
+    assertThat(jvm.output, containsString("sharing"));
+    Result otherJar = Scripts.run(TIMEOUT, Map.of(), List.of("java", "-Xmx6g", "-XX:SharedArchiveFile=" + archive,
+        "-Xshare:on", "-cp", tmp.getRoot().toString(), "-version"));
+    assertThat(otherJar.output, otherJar.exitCode, not(is(0)));
+  }
+
+  @Test
   public void badUsageExits2() throws Exception {
     Result none = run(null);
     assertEquals(none.toString(), 2, none.exitCode);
