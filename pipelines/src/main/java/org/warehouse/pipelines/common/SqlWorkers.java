@@ -10,6 +10,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.warehouse.transforms.jdbc.Db;
 import org.warehouse.transforms.jdbc.JdbcConfig;
 
 /**
@@ -102,11 +103,7 @@ public final class SqlWorkers implements AutoCloseable {
     pool.shutdownNow();
     synchronized (opened) {
       for (Connection c : opened) {
-        try {
-          c.close();
-        } catch (SQLException ignored) {
-          // closing: nothing left to do with it
-        }
+        Db.closeQuietly(c);
       }
     }
   }

@@ -18,7 +18,7 @@ public final class Db {
    * Closes a session a worker is done with, ignoring a failure to close it: after a server restart or
    * a terminated backend the socket is already gone, and the run's own error (if any) has been reported
    * where it happened. Used by every {@code @Teardown}, where a thrown exception would only add a stack
-   * trace to the run's output.
+   * trace to the run's output, and by the driver's worker pool when it ends.
    */
   public static void closeQuietly(AutoCloseable session) {
     if (session == null) {
